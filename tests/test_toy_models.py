@@ -45,6 +45,44 @@ def test_forward_matches_the_per_instance_formula():
     assert (linear(-x.abs() * 10) < 0).any()
 
 
+@pytest.mark.parametrize(
+    "make_model",
+    [
+        lambda g: ToyModel(3, 6, 2, generator=g),
+        lambda g: ToyModel(3, 6, 2, activation="linear", generator=g),
+        lambda g: ToyModel(3, 6, 4, hidden_relu=True, generator=g),
+        lambda g: AbsoluteValueModel(3, 6, 4, generator=g),
+    ],
+    ids=["relu", "linear", "privileged-basis", "absolute-value"],
+)
+@pytest.mark.parametrize("per_instance_importance", [False, True])
+def test_closed_form_gradients_match_autograd(make_model, per_instance_importance):
+    model = make_model(torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.3 * torch.randn_like(parameter))  # a non-zero bias, some ReLUs off
+    x = torch.randn(3, 50, 6)
+    importance = torch.rand(3, 6) if per_instance_importance else torch.rand(6)
+    expected_loss = weighted_mse_per_instance(model.target(x), model(x), importance)
+    expected_loss.sum().backward()
+    expected = [parameter.grad.clone() for parameter in model.parameters()]
+    loss = model.set_gradients(x, importance, with_loss=True)
+    assert torch.allclose(loss, expected_loss.detach(), atol=1e-6)
+    for got, want in zip((parameter.grad for parameter in model.parameters()), expected, strict=True):
+        assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
+    assert model.set_gradients(x, importance, with_loss=False) is None
+
+
+def test_random_source_draws_do_not_depend_on_threading(monkeypatch):
+    import helpers.random_source as random_source
+
+    size = random_source.PARALLEL_FROM
+    threaded = RandomSource(5).uniform(3, size)
+    monkeypatch.setattr(random_source, "PARALLEL_FROM", 10**12)
+    assert torch.equal(threaded, RandomSource(5).uniform(3, size))
+    assert 0 <= threaded.min() and threaded.max() < 1 and abs(threaded.mean().item() - 0.5) < 0.01
+
+
 def test_unknown_activation_is_refused():
     with pytest.raises(ValueError, match="activation = 'tanh'"):
         ToyModel(1, 2, 1, activation="tanh")
