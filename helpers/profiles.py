@@ -290,6 +290,38 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
+class ToySaes:
+    """How every toy SAE of Part II trains (the post: Adam, lr 3e-4, batch 4096, up to 1e8 samples;
+    the activation-orthogonality runs 1.5e8 samples, lambda 10,000, a delay and a warm-up of a
+    third each). `seeds` SAEs of each kind train at once on the same batches. The L1 coefficient
+    is per setting: features of magnitude 1, the 20 orthogonal features of magnitudes 20 to 1, and
+    those 20 in superposition (the post: 1e-2)."""
+
+    SECTION = "toy_sae"
+    samples: int = 100_000_000
+    orthogonality_samples: int = 150_000_000
+    batch_size: int = 4096
+    lr: float = 3e-4
+    seeds: int = 3
+    l1_coefficient: float = 3e-2
+    narrow_l1_coefficient: float = 3e-2
+    superposition_l1_coefficient: float = 1e-2
+    orthogonality_coefficient: float = 10_000.0
+    eval_samples: int = 100_000
+
+    def __post_init__(self) -> None:
+        _positive_int(self, "samples", "orthogonality_samples", "batch_size", "seeds", "eval_samples")
+        _positive_float(self, "lr", "l1_coefficient", "narrow_l1_coefficient", "superposition_l1_coefficient")
+        _positive_float(self, "orthogonality_coefficient")
+        _require(
+            self.samples >= self.batch_size,
+            "toy_sae.samples",
+            self.samples,
+            f"at least one batch ({self.batch_size})",
+        )
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything a run's size depends on; `name` says which profile it was resolved from."""
 
@@ -303,6 +335,7 @@ class Profile:
     tms_geometry: TmsGeometry = field(default_factory=TmsGeometry)
     tms_correlated: TmsCorrelated = field(default_factory=TmsCorrelated)
     tms_phase: TmsPhase = field(default_factory=TmsPhase)
+    toy_sae: ToySaes = field(default_factory=ToySaes)
 
     def __post_init__(self) -> None:
         _require(self.device in DEVICES, "device", self.device, f"one of {', '.join(DEVICES)}")
@@ -349,6 +382,9 @@ PROFILES: dict[str, Profile] = {
             lr=5e-3,
             basis_steps=1_000,
         ),
+        toy_sae=ToySaes(
+            samples=3_000_000, orthogonality_samples=6_000_000, lr=3e-3, seeds=2, eval_samples=20_000
+        ),
     ),
     "cpu": Profile(
         name="cpu",
@@ -376,6 +412,7 @@ PROFILES: dict[str, Profile] = {
             lr=3e-3,
             basis_steps=2_000,
         ),
+        toy_sae=ToySaes(samples=20_000_000, orthogonality_samples=40_000_000, lr=1e-3),
     ),
     "paper": Profile(
         name="paper",

@@ -233,8 +233,8 @@ display(
 # A share of {glue:text}`polytope_feature_share:.2f` of the represented features in the checked
 # range belong to a group shaped like one of the named polytopes, and we find
 # {glue:text}`distinct_polytopes` different ones. Below, one example of each shape that spans
-# two or three dimensions, projected onto its own span (the top singular directions of the
-# group's columns of $W$).
+# two or three dimensions, searched in every seed at every sparsity, projected onto its own span
+# (the top singular directions of the group's columns of $W$).
 
 
 # %%
@@ -258,20 +258,36 @@ def draw_group(ax: plt.Axes, coordinates: torch.Tensor, title: str) -> None:
     ax.set_yticks([])
 
 
-examples = named[named["rank"].isin([2, 3])].drop_duplicates("shape").head(4)
+def drawable_polytopes(limit: int = 4) -> list[dict]:
+    """One example of each named polytope spanning two or three dimensions, searched in every
+    seed at every sparsity (they are rarer than pairs, and any trained model may hold one)."""
+    found: dict[str, dict] = {}
+    for instance in range(model.n_instances):
+        W_instance = W[instance]
+        for group in shared_subspace_groups(
+            W_instance, torch.nonzero(represented(W_instance)).flatten(), link_threshold
+        ):
+            rank = group_rank(W_instance, group)
+            shape = polytope_name(len(group), rank)
+            if rank in (2, 3) and (len(group), rank) in POLYTOPE_NAMES and shape not in found:
+                found[shape] = {"instance": instance, "group": group, "rank": rank, "shape": shape}
+    return list(found.values())[:limit]
+
+
+examples = drawable_polytopes()
 results.metric("drawn_polytopes", len(examples))
-if len(examples):
+if examples:
     fig = plt.figure(figsize=(3.2 * len(examples), 3.2))
-    for panel, row in enumerate(examples.itertuples()):
-        W_kept = W[best[row.setting]]
-        projection = "3d" if row.rank == 3 else None
+    for panel, example in enumerate(examples):
+        projection = "3d" if example["rank"] == 3 else None
         ax = fig.add_subplot(1, len(examples), panel + 1, projection=projection)
         if projection:
             ax.set_zticks([])
+        setting, seed = divmod(example["instance"], n_seeds)
         draw_group(
             ax,
-            project_onto_span(W_kept, row.group, row.rank),
-            f"{row.shape}, 1/(1−S) = {inverse_density[row.setting]:.1f}",
+            project_onto_span(W[example["instance"]], example["group"], example["rank"]),
+            f"{example['shape']}, 1/(1−S) = {inverse_density[setting]:.1f}, seed {seed}",
         )
     fig.suptitle("Learned polytopes, each projected onto its own subspace")
     plt.show()
