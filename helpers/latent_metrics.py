@@ -12,9 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy.optimize import linear_sum_assignment
 from scipy.signal import find_peaks
+
+from helpers.toy_saes import ToySAE
+from helpers.true_features import MAX_ENUMERATED_FEATURES, TrueFeatures
 
 
 def cosines(directions: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
@@ -133,3 +137,38 @@ def describe_encoder(
         ]
         descriptions.append(" ∧ ".join(terms) if terms else "always fires")
     return descriptions
+
+
+def latent_table(sae: ToySAE, instance: int, data: TrueFeatures, x: torch.Tensor) -> pd.DataFrame:
+    """One row per latent of one SAE instance: live or dead, firing rate, the feature its decoder
+    is closest to and that cosine, the encoder's cosine with the same feature, the number of peaks
+    in its activation histogram on `x`, and (for few enough features) what it fires on and writes."""
+    with torch.no_grad():
+        h = sae.encode(x)[instance]
+    decoder = cosines(sae.W_dec[instance], data.vectors).cpu()
+    encoder = cosines(sae.W_enc[instance].T, data.vectors).cpu()
+    live = live_latents(h, sae.W_dec[instance].norm(dim=-1).detach()).cpu()
+    closest = decoder.argmax(dim=1)
+    table = pd.DataFrame(
+        {
+            "latent": range(sae.d_sae),
+            "live": live.numpy(),
+            "firing_rate": (h > 0).float().mean(dim=0).cpu().numpy(),
+            "feature": closest.numpy(),
+            "decoder_cos": decoder.max(dim=1).values.numpy(),
+            "encoder_cos": encoder.gather(1, closest[:, None]).squeeze(1).numpy(),
+            "peaks": [count_peaks(h[:, j].cpu()) for j in range(sae.d_sae)],
+            "decoder": [
+                describe_decoder(sae.W_dec[instance, j].detach(), data.vectors) for j in range(sae.d_sae)
+            ],
+        }
+    )
+    if data.n_features <= MAX_ENUMERATED_FEATURES:
+        table["encoder"] = describe_encoder(
+            lambda inputs: sae.encode(inputs)[instance],
+            data.possible_patterns(),
+            data.vectors,
+            data.magnitude,
+            data.parent_of,
+        )
+    return table.set_index("latent")

@@ -127,3 +127,30 @@ def category_map(
     ax.set_yscale("log")
     ax.grid(False)
     ax.set_title(title)
+
+
+def cosine_heatmap(
+    ax: plt.Axes,
+    table: torch.Tensor,
+    title: str,
+    row_label: str = "latent",
+    column_label: str = "true feature",
+) -> None:
+    """A `[rows, columns]` table of cosines on a -1..1 diverging scale, annotated when small."""
+    values = table.detach().cpu().numpy()
+    sns.heatmap(
+        values,
+        ax=ax,
+        cmap="RdBu_r",
+        vmin=-1,
+        vmax=1,
+        center=0,
+        annot=values.size <= 64,
+        fmt=".2f",
+        annot_kws={"fontsize": 7},
+        cbar=False,
+        square=values.shape[1] <= 24,
+    )
+    ax.set_title(title, fontsize="small")
+    ax.set_xlabel(column_label)
+    ax.set_ylabel(row_label)

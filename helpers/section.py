@@ -27,8 +27,10 @@ def start_section(
     slug: str, profile: str, seed: int, results_dir: str | os.PathLike | None, overrides: dict[str, Any]
 ) -> SectionRun:
     """Validate the parameters (before any heavy work), set the book's figure style, and derive
-    the data and initialisation randomness from `seed`."""
+    the data and initialisation randomness from `seed` (torch's global generator too, which
+    sae_lens's synthetic data draws from)."""
     config = profiles.load(profile, overrides)
+    torch.manual_seed(seed)
     device = config.torch_device()
     results = Results(slug, profile, seed, results_dir)
     use_book_style()

@@ -125,6 +125,20 @@ class ToySAE(nn.Module):
             hidden_pre=hidden_pre,
         )
 
+    @torch.no_grad()
+    def flip_silent_latents(self, x: torch.Tensor) -> int:
+        """Point latents that no input in `x` activates the other way; returns how many.
+
+        With `b_enc = 0` at the start, a latent whose direction has a negative overlap with every
+        true feature (1 in 16 with four features) never fires and so never gets a gradient: it
+        would be dead from initialisation, which is not the effect under study."""
+        silent = ~(self.encode(x) > 0).any(dim=1)
+        sign = 1.0 - 2.0 * silent.float()
+        self.W_dec.mul_(sign[:, :, None])
+        if not self.tied:
+            self.W_enc_free.mul_(sign[:, None, :])
+        return int(silent.sum())
+
     def to_sae_lens(self, instance: int) -> SAE:
         """Instance `instance` as a sae_lens inference SAE (JumpReLU when a threshold is set)."""
         d_sae, d_in = self.W_dec.shape[1:]
@@ -227,12 +241,14 @@ def train_toy_saes(
     progress: bool = True,
 ) -> ToySAETrainingLog:
     """Adam on the sum over instances of MSE + L1 (+ the orthogonality loss), every instance on
-    the same batches. With orthogonality and `jump_relu`, the final thresholds stay in `sae`."""
+    the same batches, after flipping latents that are silent at initialisation. With
+    orthogonality and `jump_relu`, the final thresholds stay in `sae`."""
     if sae.W_dec.shape[2] != data.d_model:
         raise ValueError(f"the SAE reads {sae.W_dec.shape[2]} dimensions, the data has {data.d_model}.")
     steps = max(1, samples // batch_size)
     optimizer = torch.optim.Adam(sae.parameters(), lr=lr)
     aux = ActivationOrthogonality(orthogonality, sae, steps) if orthogonality else None
+    sae.flip_silent_latents(data.sample(batch_size)[0])
     records: dict[str, list[torch.Tensor]] = {"mse": [], "l1": [], "orthogonality": []}
     logged_steps: list[int] = []
     start = time.perf_counter()

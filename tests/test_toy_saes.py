@@ -8,6 +8,7 @@ from helpers.latent_metrics import (
     count_peaks,
     describe_decoder,
     describe_encoder,
+    latent_table,
     live_latents,
     match_latents,
 )
@@ -139,14 +140,19 @@ def test_orthogonality_schedule_delays_then_ramps_and_penalises_only_weak_firing
         OrthogonalitySchedule(delay_share=0.8, warmup_share=0.5)
 
 
-def test_a_tied_sae_learns_orthogonal_features_exactly():
+def test_a_tied_sae_learns_independent_orthogonal_features_exactly_and_its_table_says_so():
     torch.manual_seed(0)
     data = TrueFeatures(features_in(4, 10), 0.2)
     sae = ToySAE(2, 10, 4, tied=True, generator=torch.Generator().manual_seed(0))
     train_toy_saes(sae, data, samples=400_000, batch_size=1024, lr=1e-2, l1_coefficient=3e-2, progress=False)
+    x = data.sample(20_000)[0]
     for instance in range(2):
         matching = match_latents(cosines(sae.W_dec[instance], data.vectors))
         assert matching.score > 0.99 and sorted(matching.features) == [0, 1, 2, 3]
+        table = latent_table(sae, instance, data, x)
+        assert table["live"].all() and sorted(table["feature"]) == [0, 1, 2, 3]
+        assert (table["encoder"] == [f"feat{f}" for f in table["feature"]]).all()
+        assert (table["peaks"] == 1).all() and table["firing_rate"].between(0.18, 0.22).all()
 
 
 def test_matching_is_the_optimal_assignment():
@@ -189,3 +195,14 @@ def test_descriptions_name_absorption_in_the_posts_words():
     assert described == ["feat0 ∧ ¬feat1", "feat1", "feat2", "never fires"]
     assert describe_decoder(torch.tensor([0.7, 0.7, 0.0, 0.05]), vectors) == "feat0 + feat1"
     assert describe_decoder(torch.tensor([0.1, -0.4, 0.0, 1.0]), vectors) == "feat3 - 0.4 feat1"
+
+
+def test_latents_silent_at_initialisation_are_flipped_towards_the_data():
+    sae = ToySAE(2, 3, 2, tied=False)
+    with torch.no_grad():
+        sae.W_dec.copy_(torch.tensor([[[-1.0, -1.0, 0.0], [1.0, 0.0, 0.0]]]).expand(2, -1, -1))
+        sae.W_enc_free.copy_(sae.W_dec.transpose(1, 2))
+    x = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert not (sae.encode(x)[:, :, 0] > 0).any()
+    assert sae.flip_silent_latents(x) == 2
+    assert (sae.encode(x) > 0).any(dim=1).all() and sae.flip_silent_latents(x) == 0
