@@ -94,12 +94,13 @@ class ToySAE(nn.Module):
     def b_enc(self) -> torch.Tensor:
         return torch.zeros_like(self.threshold) if self.tied else self.b_enc_free
 
-    def _per_instance(self, x: torch.Tensor) -> torch.Tensor:
+    def per_instance(self, x: torch.Tensor) -> torch.Tensor:
+        """`x` as `[instances, batch, d_in]` (a shared `[batch, d_in]` batch is broadcast)."""
         return x.expand(self.n_instances, -1, -1) if x.dim() == 2 else x
 
     def encode_with_hidden_pre(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Latent activations and pre-activations, `[instances, batch, d_sae]` each."""
-        centred = self._per_instance(x) - self.b_dec[:, None, :]
+        centred = self.per_instance(x) - self.b_dec[:, None, :]
         hidden_pre = torch.baddbmm(self.b_enc[:, None, :], centred, self.W_enc)
         return torch.relu(hidden_pre) * (hidden_pre > self.threshold[:, None, :]), hidden_pre
 
@@ -114,7 +115,7 @@ class ToySAE(nn.Module):
         averaged over the batch) and `l1` (`l1_coefficient * sum_j h_j |W_dec_j|`, averaged; without
         the decoder norms unless `weight_l1_by_decoder_norm`)."""
         h, hidden_pre = self.encode_with_hidden_pre(x)
-        error = self.decode(h) - self._per_instance(x)
+        error = self.decode(h) - self.per_instance(x)
         weights = (
             self.W_dec.norm(dim=-1) if self.weight_l1_by_decoder_norm else torch.ones_like(self.threshold)
         )
@@ -212,7 +213,7 @@ class ActivationOrthogonality:
         if ramp == 0.0:
             return torch.zeros(sae.n_instances, device=sae.W_dec.device)
         below = (hidden_pre > 0) & (hidden_pre < self.thresholds(step)[:, None, :])
-        centred = nn.functional.normalize(sae._per_instance(x) - sae.b_dec[:, None, :], dim=-1)
+        centred = nn.functional.normalize(sae.per_instance(x) - sae.b_dec[:, None, :], dim=-1)
         cosines = centred @ nn.functional.normalize(sae.W_dec, dim=-1).transpose(1, 2)
         return self.schedule.coefficient * ramp * (below * cosines.square()).sum(-1).mean(-1)
 

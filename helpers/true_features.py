@@ -132,12 +132,6 @@ class TrueFeatures:
         a = self._generator.sample(batch_size)
         return self._dictionary(a), a
 
-    def expected_squared_norm(self) -> torch.Tensor:
-        """Per feature `P(fires) * magnitude^2`, the MSE an SAE pays for leaving it out (with
-        orthogonal features), estimated from the marginal firing rates the co-occurrence gives."""
-        a = self.sample(200_000)[1]
-        return (a > 0).float().mean(dim=0) * self.magnitude**2
-
     def possible_patterns(self) -> torch.Tensor:
         """Every on/off pattern of the features the data can produce `[patterns, n_features]`
         (a child is never on without its parent), for describing what a latent fires on."""
