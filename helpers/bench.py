@@ -22,11 +22,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from sae_lens.saes.standard_sae import StandardTrainingSAE, StandardTrainingSAEConfig
+from sae_lens.synthetic import train_toy_sae
 
 from helpers import profiles
+from helpers.broken_latents import N_LINEAR_FEATURES, linear_features
 from helpers.paths import cache_root
 from helpers.random_source import RandomSource
 from helpers.toy_models import SparseFeatures, ToyModel, repeat_per_seed, train_toy_model
+from helpers.toy_saes import ToySAE, train_toy_saes
+from helpers.true_features import orthogonal_vectors
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,75 @@ def tms_sparsity_training(settings: BenchSettings) -> Comparison:
             f"drawing the data takes {sampling / ours:.0%} of the batched time; the rest is a few "
             "memory-bound passes over [instances, batch, features] around matmuls with inner size "
             f"{section.n_hidden}, far too thin to approach the matmul ceiling"
+        ),
+    )
+
+
+@benchmark("toy SAE training")
+def toy_sae_training(settings: BenchSettings) -> Comparison:
+    """Part II's narrow setting (20 features in 50-d, 5 latents), untied: every seed at once with
+    `train_toy_saes` vs sae_lens's stock `train_toy_sae` (its `SAETrainer`) once per seed."""
+    training, device = settings.profile.toy_sae, settings.device
+    data = linear_features(
+        orthogonal_vectors(N_LINEAR_FEATURES, 50, torch.Generator().manual_seed(0)), device=device
+    )
+    batch, n_latents = training.batch_size, 5
+
+    def batched(steps: int) -> None:
+        sae = ToySAE(training.seeds, data.d_model, n_latents, tied=False, device=device)
+        train_toy_saes(
+            sae,
+            data,
+            samples=steps * batch,
+            batch_size=batch,
+            lr=training.lr,
+            l1_coefficient=training.narrow_l1_coefficient,
+            progress=False,
+        )
+
+    def sae_lens_per_seed(steps: int) -> None:
+        for _ in range(training.seeds):
+            config = StandardTrainingSAEConfig(
+                d_in=data.d_model,
+                d_sae=n_latents,
+                l1_coefficient=training.narrow_l1_coefficient,
+                device=str(device),
+            )
+            train_toy_sae(
+                StandardTrainingSAE(config),
+                data.feature_dictionary,
+                data.activation_generator,
+                training_samples=steps * batch,
+                batch_size=batch,
+                lr=training.lr,
+                device=device,
+            )
+
+    for way in (batched, sae_lens_per_seed):
+        way(WARM_UP_STEPS)
+    steps = settings.steps
+    ours = timed(lambda: batched(steps), device)
+    baseline = timed(lambda: sae_lens_per_seed(steps), device)
+    sampling = timed(lambda: [data.sample(batch) for _ in range(steps)], device)
+    return Comparison(
+        name="toy SAE training",
+        ours=f"{training.seeds} seeds as one batched ToySAE",
+        ours_seconds=ours,
+        baseline=f"sae_lens train_toy_sae (SAETrainer), once per seed ({training.seeds})",
+        baseline_seconds=baseline,
+        target_ratio=5.0,
+        details={
+            "seeds": training.seeds,
+            "steps": steps,
+            "batch_size": batch,
+            "samples_x_seeds_per_s": steps * batch * training.seeds / ours,
+            "baseline_samples_x_seeds_per_s": steps * batch * training.seeds / baseline,
+            "sampling_share": sampling / ours,
+        },
+        limited_by=(
+            f"drawing the data (sae_lens's generator, shared by all seeds) takes {sampling / ours:.0%} "
+            f"of the batched time; the SAE itself is {n_latents} latents on {data.d_model} dimensions, "
+            "so each step is a handful of tiny matmuls and Python overhead"
         ),
     )
 

@@ -65,15 +65,29 @@ def live_latents(h: torch.Tensor, decoder_norms: torch.Tensor, min_share: float 
     return (h > 0).any(dim=0) & (contribution >= min_share * contribution.max())
 
 
-def count_peaks(activations: torch.Tensor, bins: int = 80, min_share: float = 0.005) -> int:
-    """Peaks in the histogram of a latent's non-zero activations, each holding at least
-    `min_share` of them above the dip that separates it from its neighbours."""
-    values = activations[activations > 0].detach().float().numpy()
-    if values.size == 0:
+def count_peaks(
+    activations: torch.Tensor,
+    bins: int = 80,
+    min_share: float = 0.01,
+    min_separation: float = 0.05,
+    floor: float = 0.05,
+) -> int:
+    """Peaks in the histogram of a latent's activations above `floor` times the largest (a tied
+    SAE's latents fire faintly on many inputs through the decoder bias and small overlaps; those
+    near-zero firings are not a feature). Each peak holds at least `min_share` of the counted
+    activations above the dip that separates it from its neighbours, and peaks closer than
+    `min_separation` of the largest activation count once."""
+    values = activations.detach().float().numpy()
+    if values.size == 0 or values.max() <= 0:
         return 0
+    values = values[values > floor * values.max()]
     counts, _ = np.histogram(values, bins=bins, range=(0.0, float(values.max()) * (1 + 1e-6)))
     padded = np.concatenate([[0], counts, [0]])
-    peaks, _ = find_peaks(padded, prominence=max(1.0, min_share * values.size))
+    peaks, _ = find_peaks(
+        padded,
+        prominence=max(1.0, min_share * values.size),
+        distance=max(1, round(min_separation * bins)),
+    )
     return len(peaks)
 
 

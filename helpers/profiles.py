@@ -294,8 +294,13 @@ class ToySaes:
     """How every toy SAE of Part II trains (the post: Adam, lr 3e-4, batch 4096, up to 1e8 samples;
     the activation-orthogonality runs 1.5e8 samples, lambda 10,000, a delay and a warm-up of a
     third each). `seeds` SAEs of each kind train at once on the same batches. The L1 coefficient
-    is per setting: features of magnitude 1, the 20 orthogonal features of magnitudes 20 to 1, and
-    those 20 in superposition (the post: 1e-2)."""
+    depends on the setting: `l1_coefficient` for features of magnitude 1; `wide_l1_coefficient`
+    for the wide SAEs, whose spare latents die at a rate the L1 sets; `narrow_l1_coefficient` for
+    the 20 features of magnitudes 20 to 1, strong enough that an untied SAE's latents stop being
+    rotated mixtures within our shorter training; `superposition_l1_coefficient` for those 20
+    features in 19 dimensions (the post raises its coefficient there, to 1e-2; ours stays at the
+    narrow coefficient, which our shorter training needs). `jump_relu_run` adds the post's optional
+    JumpReLU variant of the fix, `weak_firings_only_run` the other reading of its loss."""
 
     SECTION = "toy_sae"
     samples: int = 100_000_000
@@ -303,15 +308,19 @@ class ToySaes:
     batch_size: int = 4096
     lr: float = 3e-4
     seeds: int = 3
-    l1_coefficient: float = 3e-2
-    narrow_l1_coefficient: float = 3e-2
-    superposition_l1_coefficient: float = 1e-2
+    l1_coefficient: float = 1e-2
+    wide_l1_coefficient: float = 3e-2
+    narrow_l1_coefficient: float = 1e-1
+    superposition_l1_coefficient: float = 1e-1
     orthogonality_coefficient: float = 10_000.0
+    jump_relu_run: bool = True
+    weak_firings_only_run: bool = True
     eval_samples: int = 100_000
 
     def __post_init__(self) -> None:
         _positive_int(self, "samples", "orthogonality_samples", "batch_size", "seeds", "eval_samples")
-        _positive_float(self, "lr", "l1_coefficient", "narrow_l1_coefficient", "superposition_l1_coefficient")
+        _positive_float(self, "lr", "l1_coefficient", "wide_l1_coefficient", "narrow_l1_coefficient")
+        _positive_float(self, "superposition_l1_coefficient")
         _positive_float(self, "orthogonality_coefficient")
         _require(
             self.samples >= self.batch_size,
@@ -383,7 +392,7 @@ PROFILES: dict[str, Profile] = {
             basis_steps=1_000,
         ),
         toy_sae=ToySaes(
-            samples=3_000_000, orthogonality_samples=6_000_000, lr=3e-3, seeds=2, eval_samples=20_000
+            samples=8_000_000, orthogonality_samples=16_000_000, lr=3e-3, seeds=2, eval_samples=20_000
         ),
     ),
     "cpu": Profile(

@@ -164,7 +164,13 @@ class ToySAE(nn.Module):
 class OrthogonalitySchedule:
     """The post's activation-orthogonality loss: `coefficient` (lambda), the running-max window in
     batches, `tau_j = threshold_fraction * max`, and the delay and linear warm-up of both the
-    loss and the threshold as shares of training. `jump_relu` also zeroes activations below tau."""
+    loss and the threshold as shares of training. `jump_relu` also zeroes activations below tau.
+
+    The post penalises samples where "the latent activation is less than the threshold"; with
+    `penalise_silent` (the default) that includes samples where the latent does not fire at all,
+    otherwise only weak non-zero firings count. The second reading lets a latent dodge the penalty
+    by growing negative components that silence it, and reproduces the post much less well
+    (`activation_orthogonality` compares the two)."""
 
     coefficient: float = 10_000.0
     window: int = 50
@@ -172,6 +178,7 @@ class OrthogonalitySchedule:
     delay_share: float = 1 / 3
     warmup_share: float = 1 / 3
     jump_relu: bool = False
+    penalise_silent: bool = True
 
     def __post_init__(self) -> None:
         if self.coefficient < 0 or self.window < 1 or not 0 < self.threshold_fraction < 1:
@@ -184,7 +191,8 @@ class ActivationOrthogonality:
     """State of the activation-orthogonality loss during one training run.
 
     For each latent `j`, the running max of its activation over the last `window` batches sets
-    `tau_j`; on every sample where the latent fires below `tau_j`, the loss adds
+    `tau_j`; on every sample where the latent's activation is below `tau_j` (silent samples
+    included unless the schedule says otherwise), the loss adds
     `coefficient * cos(x - b_dec, W_dec_j)^2`, averaged over the batch and summed over latents.
     """
 
@@ -212,7 +220,9 @@ class ActivationOrthogonality:
         ramp = self.ramp(step)
         if ramp == 0.0:
             return torch.zeros(sae.n_instances, device=sae.W_dec.device)
-        below = (hidden_pre > 0) & (hidden_pre < self.thresholds(step)[:, None, :])
+        below = hidden_pre < self.thresholds(step)[:, None, :]
+        if not self.schedule.penalise_silent:
+            below &= hidden_pre > 0
         centred = nn.functional.normalize(sae.per_instance(x) - sae.b_dec[:, None, :], dim=-1)
         cosines = centred @ nn.functional.normalize(sae.W_dec, dim=-1).transpose(1, 2)
         return self.schedule.coefficient * ramp * (below * cosines.square()).sum(-1).mean(-1)

@@ -85,8 +85,30 @@ class TrueFeatures:
     def d_model(self) -> int:
         return self.vectors.shape[1]
 
+    @property
+    def activation_generator(self) -> ActivationGenerator:
+        """The sae_lens generator of feature activations behind `sample`."""
+        return self._generator
+
+    @property
+    def feature_dictionary(self) -> FeatureDictionary:
+        """The sae_lens map from feature activations to `x` behind `sample`."""
+        return self._dictionary
+
     def parent_of(self, child: int) -> int | None:
         return self.forced_parents.get(child, self.conditional_children.get(child))
+
+    def marginal_probability(self) -> torch.Tensor:
+        """How often each feature fires, co-occurrence included: a forced parent fires when it or
+        any child does; a conditional child fires with its probability times its parent's."""
+        marginal = self.probability.clone()
+        for parent in set(self.forced_parents.values()):
+            children = [c for c, p in self.forced_parents.items() if p == parent]
+            silent = (1 - self.probability[parent]) * (1 - self.probability[children]).prod()
+            marginal[parent] = 1 - silent
+        for child, parent in self.conditional_children.items():
+            marginal[child] = self.probability[child] * self.probability[parent]
+        return marginal
 
     def _validate(self) -> None:
         n = self.n_features

@@ -194,7 +194,7 @@ basis_poly_sparse = results.metric("basis_polysemantic_sparse", basis_poly[-1].i
 basis_computed_dense = results.metric("basis_computed_dense", basis_computed[0].item())
 basis_computed_sparse = results.metric("basis_computed_sparse", basis_computed[-1].item())
 results.metric("basis_neurons", section.basis_neurons)
-results.metric("basis_features", section.basis_features)
+basis_features = results.metric("basis_features", section.basis_features)
 
 # %% [markdown]
 # With {glue:text}`basis_features` features and {glue:text}`basis_neurons` neurons, the share of
@@ -234,7 +234,7 @@ half_errors = [
 computed = computed_features(error)
 halves = sum(computed_features(half) for half in half_errors).to(torch.int64)
 results.metric("abs_train_seconds", log.seconds)
-results.metric("instances", model.n_instances)
+n_instances = results.metric("instances", model.n_instances)
 
 # %%
 heatmap_row(

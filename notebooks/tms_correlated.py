@@ -105,7 +105,7 @@ train_seconds = results.metric(
     correlated["seconds"] + anticorrelated["seconds"] + sum(r["seconds"] for r in collapse_runs.values()),
 )
 results.metric("n_pairs", section.n_pairs)
-results.metric("check_probability", section.check_probability)
+check_probability = results.metric("check_probability", section.check_probability)
 
 # %% [markdown]
 # Training all the models took {glue:text}`train_seconds:.0f` seconds.
@@ -167,7 +167,7 @@ dense_correlated_min_cos = results.metric(
 )
 results.metric("dense_probability", section.probabilities[0])
 results.metric("correlated_seed_miss_rate", seed_miss_rate(correlated))
-results.metric("anticorrelated_seed_miss_rate", seed_miss_rate(anticorrelated))
+anticorrelated_miss_rate = results.metric("anticorrelated_seed_miss_rate", seed_miss_rate(anticorrelated))
 
 # %% [markdown]
 # At $p$ = {glue:text}`check_probability`, the largest $|\cos|$ within a correlated pair is

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 from sae_lens.saes.sae import TrainStepInput
@@ -122,7 +124,7 @@ def test_jump_relu_threshold_zeroes_small_activations_and_exports_as_jumprelu():
     assert type(exported).__name__ == "JumpReLUSAE" and torch.allclose(exported.encode(x), jumped[0])
 
 
-def test_orthogonality_schedule_delays_then_ramps_and_penalises_only_weak_firings():
+def test_orthogonality_schedule_delays_then_ramps_and_penalises_weak_and_silent_samples():
     schedule = OrthogonalitySchedule(coefficient=2.0, window=2, delay_share=0.2, warmup_share=0.4)
     sae = ToySAE(1, 3, 2, tied=True)
     with torch.no_grad():
@@ -136,6 +138,12 @@ def test_orthogonality_schedule_delays_then_ramps_and_penalises_only_weak_firing
     weak_first = torch.tensor([[[1.0, 2.5]]])  # latent 0 below its threshold 2.8, latent 1 above 2.1
     assert aux.loss(9, sae, x, weak_first).item() == pytest.approx(2.0 * 0.5)
     assert aux.loss(1, sae, x, weak_first).item() == 0.0
+    silent_first = torch.tensor([[[-1.0, 2.5]]])  # latent 0 does not fire at all
+    assert aux.loss(9, sae, x, silent_first).item() == pytest.approx(2.0 * 0.5)
+    weak_only = ActivationOrthogonality(dataclasses.replace(schedule, penalise_silent=False), sae, 10)
+    weak_only.recent_max.copy_(aux.recent_max)
+    assert weak_only.loss(9, sae, x, silent_first).item() == 0.0
+    assert weak_only.loss(9, sae, x, weak_first).item() == pytest.approx(2.0 * 0.5)
     with pytest.raises(ValueError):
         OrthogonalitySchedule(delay_share=0.8, warmup_share=0.5)
 
@@ -176,6 +184,11 @@ def test_peaks_count_separated_clusters_of_activation():
         [c + 0.05 * torch.randn(n, generator=generator) for c, n in ((1, 900), (2, 300), (4, 3000), (5, 800))]
     )
     assert count_peaks(one) == 1 and count_peaks(four) == 4 and count_peaks(torch.zeros(10)) == 0
+    # one magnitude nudged by faint interference: sub-clusters 1% apart are one peak
+    nudged = torch.cat([14 + 0.14 * k + 0.01 * torch.randn(1000, generator=generator) for k in range(3)])
+    assert count_peaks(nudged) == 1
+    # faint firings near zero (bias, small overlaps) are not a peak
+    assert count_peaks(torch.cat([one, 0.1 * torch.rand(3000, generator=generator)])) == 1
 
 
 def test_descriptions_name_absorption_in_the_posts_words():

@@ -1,0 +1,256 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Wide SAEs: more latents than true features
+#
+# We never know how many true features a model has, so an SAE may well have more latents than
+# there are features to find. *Broken Latents* {cite}`chanin2024broken` asks what an SAE does
+# with the spare capacity.
+#
+# **The claim.** Four independent, mutually orthogonal features in 20 dimensions, each firing
+# with probability 0.2 and magnitude 1; SAEs with 8 latents. A perfect SAE learns the four
+# features and lets the other four latents die. The *untied* SAE misuses the spare latents: some
+# die, but it also learns duplicates and a *combo* latent for two features firing together,
+# which fires alone on that combination, so its L1 is less than the true features' sum. The
+# *tied* SAE learns exactly one latent per feature and kills the rest, and stays perfect when
+# feature 0 becomes the parent of features 1 and 2.
+#
+# **The setting.** As in the {doc}`previous section <absorption_recap>`: orthonormal feature
+# vectors, sae_lens's standard SAE (tied: $W_{enc} = W_{dec}^\top$, $b_{enc} = 0$), MSE plus L1,
+# several seeds trained at once on the same batches. The claims are judged on the seed with the
+# lowest held-out loss, the run one would keep; the tally over all seeds is given beside it.
+
+# %% tags=["parameters"]
+PROFILE = "cpu"  # smoke | cpu | paper (see helpers/profiles.py)
+SEED = 0  # everything random in this run derives from it
+RESULTS_DIR = None  # where results.json goes; None: the cache's interactive folder
+OVERRIDES = {}  # e.g. {"toy_sae.samples": 5_000_000}
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
+from IPython.display import Markdown, display
+
+from helpers.broken_latents import SAERun, latent_cosine_figure, train_and_read
+from helpers.section import start_section
+from helpers.true_features import TrueFeatures, orthogonal_vectors
+
+config, device, results, data_source, init_generator = start_section(
+    "wide_saes", PROFILE, SEED, RESULTS_DIR, OVERRIDES
+)
+training = config.toy_sae
+N_FEATURES, D_MODEL, N_LATENTS, PROBABILITY = 4, 20, 8, 0.2
+vectors = orthogonal_vectors(N_FEATURES, D_MODEL, init_generator)
+independent = TrueFeatures(vectors, PROBABILITY, device=device)
+hierarchy = TrueFeatures(vectors, PROBABILITY, forced_parents={1: 0, 2: 0}, device=device)
+results.metric("samples", training.samples)
+results.metric("lr", training.lr)
+results.metric("seeds", training.seeds)
+results.metric("l1_coefficient", training.wide_l1_coefficient)
+
+
+def train(data: TrueFeatures, tied: bool, **sae_options) -> SAERun:
+    return train_and_read(
+        data, N_LATENTS, tied, training, training.wide_l1_coefficient, init_generator, **sae_options
+    )
+
+
+runs = {
+    "untied": train(independent, tied=False),
+    "tied": train(independent, tied=True),
+    "tied, hierarchy": train(hierarchy, tied=True),
+    "tied, decoder-norm L1": train(independent, tied=True, weight_l1_by_decoder_norm=True),
+}
+train_seconds = results.metric("train_seconds", sum(run.seconds for run in runs.values()))
+
+# %% [markdown]
+# Each SAE sees {glue:text}`samples:,.0f` samples at learning rate {glue:text}`lr` and L1
+# coefficient {glue:text}`l1_coefficient`, {glue:text}`seeds` seeds of each; all of this
+# section's training took {glue:text}`train_seconds:.0f` seconds.
+#
+# ## The untied SAE
+#
+# Cosines of each latent's encoder row and decoder column with the four true features, for the
+# lowest-loss seed:
+
+# %%
+untied = runs["untied"]
+latent_cosine_figure(untied.sae, untied.best, independent, "untied SAE")
+plt.show()
+display(untied.kept_table[["live", "firing_rate", "decoder", "encoder", "decoder_cos"]])
+
+
+# %%
+display(untied.tally())
+untied_best = untied.kept
+results.metric("untied_dead", untied_best.dead)
+results.metric("untied_duplicates", untied_best.duplicates)
+results.metric("untied_broken", len(untied_best.broken))
+untied_misused = results.metric(
+    "untied_seeds_misusing", untied.seeds_where(lambda c: c.duplicates + len(c.broken) > 0)
+)
+
+# %% [markdown]
+# The kept untied SAE has {glue:text}`untied_dead` dead latents, {glue:text}`untied_duplicates`
+# duplicate(s) and {glue:text}`untied_broken` latent(s) that match no single feature; in
+# {glue:text}`untied_seeds_misusing` of {glue:text}`seeds` seeds it uses a spare latent for
+# something other than dying.
+#
+# ### A combo latent
+#
+# A broken latent whose encoder fires on two features *together* is a combo latent. Feeding it
+# each feature alone and both together shows how it cheats: on the pair, the combo latent fires
+# instead of the two single-feature latents, so the SAE's L1 (activation times decoder norm,
+# summed) is less than the two features' true magnitudes.
+
+# %%
+combos = [
+    (seed, latent)
+    for seed, (table, seed_census) in enumerate(zip(untied.tables, untied.census, strict=True))
+    for latent in seed_census.broken
+    if table.loc[latent, "encoder"].count("∧") == 1 and "¬" not in table.loc[latent, "encoder"]
+]
+results.metric("untied_combo_latents", len(combos))
+if combos:
+    seed, combo = min(combos, key=lambda pair: pair[0] != untied.best)
+    a, b = (int(term.removeprefix("feat")) for term in untied.tables[seed].loc[combo, "encoder"].split(" ∧ "))
+    patterns = torch.zeros(3, N_FEATURES, device=device)
+    patterns[0, a] = patterns[1, b] = 1.0
+    patterns[2, [a, b]] = 1.0
+    sae = untied.sae
+    with torch.no_grad():
+        h = sae.encode(patterns @ independent.vectors)[seed]
+        l1 = h @ sae.W_dec[seed].norm(dim=-1)
+    live = untied.tables[seed]["live"].to_numpy()
+    firing = pd.DataFrame(
+        h[:, torch.from_numpy(live.copy())].cpu().numpy(), columns=[f"latent {j}" for j in live.nonzero()[0]]
+    )
+    firing.insert(0, "input", [f"feat{a}", f"feat{b}", f"feat{a} + feat{b}"])
+    firing["SAE L1"] = l1.cpu().numpy()
+    firing["true L1"] = patterns.sum(dim=1).cpu().numpy()
+    description = untied.tables[seed].loc[combo, "encoder"]
+    display(Markdown(f"Seed {seed}, combo latent {combo} (encoder: {description})"))
+    display(firing.round(3).style.hide(axis="index"))
+    results.metric("combo_pair_sae_l1", l1[2].item())
+else:
+    display(Markdown("No seed of this run learned a combo latent."))
+    results.metric("combo_pair_sae_l1", 2.0)
+
+# %% [markdown]
+# {glue:text}`untied_combo_latents` combo latent(s) appeared over all seeds. Where one did, the
+# pair costs an L1 of {glue:text}`combo_pair_sae_l1:.2f` against the true 2.
+#
+# ## The tied SAE
+#
+# With $W_{enc} = W_{dec}^\top$ the encoder cannot carve exceptions out of a latent's firing, so a
+# combo latent would fire on each single feature too, and reconstruct it wrongly:
+
+# %%
+tied = runs["tied"]
+latent_cosine_figure(tied.sae, tied.best, independent, "tied SAE")
+plt.show()
+display(tied.tally())
+tied_best = tied.kept
+tied_min_cos = results.metric(
+    "tied_min_clean_cos",
+    min(tied.kept_table.loc[latent, "decoder_cos"] for latent in tied_best.clean.values()),
+)
+tied_exact_seeds = results.metric(
+    "tied_seeds_exact", tied.seeds_where(lambda c: c.is_exactly(set(range(N_FEATURES))))
+)
+tied_dead = results.metric("tied_dead", tied_best.dead)
+
+# %% [markdown]
+# The kept tied SAE matches every true feature with one latent (smallest cosine
+# {glue:text}`tied_min_clean_cos:.3f`) and has {glue:text}`tied_dead` dead latents;
+# {glue:text}`tied_seeds_exact` of {glue:text}`seeds` seeds are exactly that.
+#
+# ## The tied SAE with a parent and two children
+#
+# Now feature 0 is the parent of features 1 and 2: whenever a child fires, the parent fires too
+# (each child keeps its probability of 0.2, so the parent fires on
+# {glue:text}`hierarchy_parent_probability:.0%` of samples).
+
+# %%
+results.metric("hierarchy_parent_probability", hierarchy.marginal_probability()[0].item())
+tied_hierarchy = runs["tied, hierarchy"]
+latent_cosine_figure(tied_hierarchy.sae, tied_hierarchy.best, hierarchy, "tied SAE, hierarchy")
+plt.show()
+display(tied_hierarchy.tally())
+hierarchy_exact = tied_hierarchy.kept.is_exactly(set(range(N_FEATURES)))
+hierarchy_exact_seeds = results.metric(
+    "hierarchy_seeds_exact", tied_hierarchy.seeds_where(lambda c: c.is_exactly(set(range(N_FEATURES))))
+)
+
+# %% [markdown]
+# {glue:text}`hierarchy_seeds_exact` of {glue:text}`seeds` seeds learn exactly one clean latent
+# per feature despite the co-occurrence.
+#
+# ## Why the tied SAE's L1 is not weighted by decoder norm
+#
+# sae_lens weights each latent's L1 by its decoder norm, which stops an untied SAE from shrinking
+# activations and growing decoders. In a tied SAE the weighting makes copies free: two copies of
+# a direction with norms $n_1, n_2$ reconstruct what one latent of norm
+# $\sqrt{n_1^2 + n_2^2}$ does at the same weighted L1, so nothing pushes the spare copy to die.
+# The same tied SAE trained with the weighted L1:
+
+# %%
+weighted = runs["tied, decoder-norm L1"]
+display(weighted.tally())
+weighted_spare = results.metric(
+    "weighted_seeds_with_spares", weighted.seeds_where(lambda c: c.duplicates + len(c.broken) > 0)
+)
+
+# %% [markdown]
+# In {glue:text}`weighted_seeds_with_spares` of {glue:text}`seeds` seeds the weighted L1 leaves
+# spare latents alive (duplicates or mixtures), which is why our tied SAEs use the plain L1.
+#
+# ## Claims
+
+# %%
+seeds = training.seeds
+results.claim(
+    "untied_misuses_capacity",
+    "An untied SAE with spare latents learns broken ones: duplicates or combo latents, not only dead ones.",
+    "2 dead, 1 duplicate pair, 1 combo latent (one run)",
+    f"kept seed: {untied_best.dead} dead, {untied_best.duplicates} duplicate(s), {len(untied_best.broken)} "
+    f"broken; {untied_misused} of {seeds} seeds misuse spare latents; {len(combos)} combo latent(s) in all",
+    "yes" if untied_best.duplicates + len(untied_best.broken) > 0 else "no",
+)
+results.claim(
+    "tied_exact",
+    "A tied SAE with 8 latents learns exactly one latent per true feature and kills the rest.",
+    "4 clean latents, 4 dead",
+    f"kept seed: {len(tied_best.clean)} clean (min cos {tied_min_cos:.3f}), {tied_best.dead} dead; "
+    f"{tied_exact_seeds} of {seeds} seeds exact",
+    "yes" if tied_best.is_exactly(set(range(N_FEATURES))) and tied_min_cos > 0.95 else "no",
+)
+results.claim(
+    "tied_hierarchy_exact",
+    "With feature 0 the parent of features 1 and 2, the tied SAE is still exact.",
+    "still perfect",
+    f"kept seed exact: {'yes' if hierarchy_exact else 'no'}; {hierarchy_exact_seeds} of {seeds} seeds exact",
+    "yes" if hierarchy_exact else "no",
+)
+display(Markdown(results.claim_table()))
+
+# %% [markdown]
+# ## Summary
+#
+# Spare capacity is where untied SAEs go wrong: an encoder free to differ from its decoder can
+# fire a latent on a *combination* and stay silent on its parts, which pays less L1 than the
+# truth. Tying the weights removes that freedom, and with the plain L1 the spare latents die.
+# The {doc}`next section <narrow_saes>` turns to the case that matters for language models,
+# where the SAE has fewer latents than the model has features.
