@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from helpers.latent_metrics import cosines, count_peaks, latent_table
+from helpers.latent_metrics import Matching, cosines, count_peaks, latent_table, match_latents
 from helpers.plotting import cosine_heatmap
 from helpers.profiles import ToySaes
 from helpers.toy_saes import OrthogonalitySchedule, ToySAE, train_toy_saes
@@ -97,15 +97,22 @@ def lowest_loss_instance(sae: ToySAE, x: torch.Tensor, l1_coefficient: float) ->
 
 @dataclass
 class SAERun:
-    """Several seeds of one toy SAE, trained, with each seed's latent table and census on held-out
-    samples `x`, and `best`, the seed of lowest held-out loss."""
+    """Several seeds of one toy SAE, trained, with each seed's latent table, census and optimal
+    one-to-one matching of live latents to true features (by decoder cosine) on held-out samples
+    `x`, and `best`, the seed of lowest held-out loss."""
 
     sae: ToySAE
     x: torch.Tensor
     tables: list[pd.DataFrame]
     census: list[Census]
+    matchings: list[Matching]
     best: int
     seconds: float
+
+    @property
+    def kept_matching_score(self) -> float:
+        """Mean decoder cosine of the kept seed's matched latent-feature pairs."""
+        return self.matchings[self.best].score
 
     @property
     def kept(self) -> Census:
@@ -119,10 +126,12 @@ class SAERun:
         return sum(condition(c) for c in self.census)
 
     def tally(self) -> pd.DataFrame:
-        """Per seed: clean features, duplicates, broken and dead latents, and which seed is kept."""
+        """Per seed: clean features, matching score, duplicates, broken and dead latents, and which
+        seed is kept."""
         return pd.DataFrame(
             {
                 "clean features": [", ".join(map(str, sorted(c.clean_features))) for c in self.census],
+                "matching score": [round(m.score, 3) for m in self.matchings],
                 "duplicates": [c.duplicates for c in self.census],
                 "broken latents": [len(c.broken) for c in self.census],
                 "dead latents": [c.dead for c in self.census],
@@ -166,8 +175,13 @@ def train_and_read(
     )
     x, _ = data.sample(training.eval_samples)
     tables = [latent_table(sae, i, data, x) for i in range(training.seeds)]
+    matchings = [
+        match_latents(cosines(sae.W_dec[i], data.vectors).cpu(), torch.from_numpy(t["live"].to_numpy()))
+        for i, t in enumerate(tables)
+    ]
     best = lowest_loss_instance(sae, x, l1_coefficient)
-    return SAERun(sae, x, tables, [census(t, clean_cosine) for t in tables], best, log.seconds)
+    censuses = [census(t, clean_cosine) for t in tables]
+    return SAERun(sae, x, tables, censuses, matchings, best, log.seconds)
 
 
 def latent_cosine_figure(sae: ToySAE, instance: int, data: TrueFeatures, title: str) -> plt.Figure:

@@ -392,7 +392,7 @@ PROFILES: dict[str, Profile] = {
             basis_steps=1_000,
         ),
         toy_sae=ToySaes(
-            samples=8_000_000, orthogonality_samples=16_000_000, lr=3e-3, seeds=2, eval_samples=20_000
+            samples=8_000_000, orthogonality_samples=16_000_000, lr=3e-3, seeds=4, eval_samples=20_000
         ),
     ),
     "cpu": Profile(
@@ -421,7 +421,7 @@ PROFILES: dict[str, Profile] = {
             lr=3e-3,
             basis_steps=2_000,
         ),
-        toy_sae=ToySaes(samples=20_000_000, orthogonality_samples=40_000_000, lr=1e-3),
+        toy_sae=ToySaes(samples=20_000_000, orthogonality_samples=40_000_000, lr=1e-3, seeds=4),
     ),
     "paper": Profile(
         name="paper",

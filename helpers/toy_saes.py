@@ -14,8 +14,9 @@ plain L1, `(n1 + n2)|u.x|`, makes copies cost more, so a tied SAE kills its spar
 `act` is a ReLU, or a JumpReLU once `threshold` is set. Any instance exports to a sae_lens `SAE`
 (`to_sae_lens`), and tests check the two agree.
 
-sae_lens's own `SAETrainer` is not used here: its per-step bookkeeping costs far more than a toy
-SAE's step (see `make bench`), and the post trains for up to 1.5e8 samples.
+sae_lens's own `SAETrainer` trains one SAE at a time with sae_lens's own losses; the tied variant
+and the activation-orthogonality loss need a training step of their own, and training every seed
+on shared batches is faster too (`make bench` compares the two).
 `ActivationOrthogonality` is the post's fix for broken latents.
 """
 
@@ -257,7 +258,7 @@ def train_toy_saes(
     if sae.W_dec.shape[2] != data.d_model:
         raise ValueError(f"the SAE reads {sae.W_dec.shape[2]} dimensions, the data has {data.d_model}.")
     steps = max(1, samples // batch_size)
-    optimizer = torch.optim.Adam(sae.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(sae.parameters(), lr=lr, fused=True)
     aux = ActivationOrthogonality(orthogonality, sae, steps) if orthogonality else None
     sae.flip_silent_latents(data.sample(batch_size)[0])
     records: dict[str, list[torch.Tensor]] = {"mse": [], "l1": [], "orthogonality": []}

@@ -135,6 +135,7 @@ plt.show()
 display(tied.kept_table[["encoder", "decoder", "decoder_cos", "firing_rate"]])
 display(tied.tally())
 tied_min_cos = results.metric("tied_min_decoder_cos", tied.kept_table["decoder_cos"].min())
+tied_score = results.metric("tied_matching_score", tied.kept_matching_score)
 
 # %% [markdown]
 # **Why some seeds miss.** A tied SAE has one more way to be exact: two latents along
@@ -163,7 +164,8 @@ results.claim(
     "tied_clean",
     "A tied SAE learns all four features cleanly.",
     "all four latents clean",
-    f"kept seed: smallest decoder cosine {tied_min_cos:.3f}; {tied_clean} of {seeds} seeds clean "
+    f"kept seed: smallest decoder cosine {tied_min_cos:.3f}, matching score {tied_score:.3f}; "
+    f"{tied_clean} of {seeds} seeds clean "
     "(one latent per feature, cosine > 0.95)",
     "yes" if tied.kept.is_exactly(all_four) else ("partly" if tied_clean else "no"),
 )

@@ -132,6 +132,7 @@ for name in ("tied", "untied"):
 display(pd.DataFrame({name: runs[name].tally()["clean features"] for name in ("tied", "untied")}))
 picks = {name: runs[name].kept.clean_features for name in ("tied", "untied")}
 picks_top = {name: picks[name] == set(top) for name in picks}
+scores = {name: results.metric(f"{name}_matching_score", runs[name].kept_matching_score) for name in picks}
 for name in picks:
     results.metric(
         f"{name}_seeds_top",
@@ -139,7 +140,10 @@ for name in picks:
     )
 
 # %% [markdown]
-# The table lists, per seed, the features that some latent decodes with cosine above 0.95:
+# The table lists, per seed, the features that some latent decodes with cosine above 0.95. The
+# kept seeds' matching scores (mean cosine of the optimal one-to-one matching of latents to
+# features) are {glue:text}`tied_matching_score:.3f` (tied) and
+# {glue:text}`untied_matching_score:.3f` (untied);
 # {glue:text}`tied_seeds_top` of {glue:text}`seeds` tied seeds and {glue:text}`untied_seeds_top`
 # untied seeds have exactly one clean latent for each of the five predicted features. Untied
 # seeds that miss are not wrong about *which* features to keep: their latents span the same five
@@ -229,7 +233,7 @@ for name in ("tied", "untied"):
         f"{name}_keeps_top_mse",
         f"A 5-latent {name} SAE learns exactly the 5 features of largest expected MSE.",
         "features 4-8, one clean latent each",
-        f"kept seed: clean latents for features {sorted(picks[name])}; "
+        f"kept seed: clean latents for features {sorted(picks[name])}, matching score {scores[name]:.3f}; "
         f"{results.metrics[f'{name}_seeds_top']} of {seeds} seeds exact",
         "yes" if picks_top[name] else ("partly" if picks[name] & set(top) else "no"),
     )

@@ -54,7 +54,7 @@ training = config.toy_sae
 N_FEATURES, D_MODEL, N_LATENTS, PROBABILITY = 4, 20, 8, 0.2
 vectors = orthogonal_vectors(N_FEATURES, D_MODEL, init_generator)
 independent = TrueFeatures(vectors, PROBABILITY, device=device)
-hierarchy = TrueFeatures(vectors, PROBABILITY, forced_parents={1: 0, 2: 0}, device=device)
+hierarchy = TrueFeatures(vectors, PROBABILITY, conditional_children={1: 0, 2: 0}, device=device)
 results.metric("samples", training.samples)
 results.metric("lr", training.lr)
 results.metric("seeds", training.seeds)
@@ -171,20 +171,32 @@ tied_exact_seeds = results.metric(
     "tied_seeds_exact", tied.seeds_where(lambda c: c.is_exactly(set(range(N_FEATURES))))
 )
 tied_dead = results.metric("tied_dead", tied_best.dead)
+tied_score = results.metric("tied_matching_score", tied.kept_matching_score)
 
 # %% [markdown]
 # The kept tied SAE matches every true feature with one latent (smallest cosine
-# {glue:text}`tied_min_clean_cos:.3f`) and has {glue:text}`tied_dead` dead latents;
+# {glue:text}`tied_min_clean_cos:.3f`; the optimal one-to-one matching of its live latents to the
+# features has a mean cosine, the *matching score*, of {glue:text}`tied_matching_score:.3f`) and
+# has {glue:text}`tied_dead` dead latents;
 # {glue:text}`tied_seeds_exact` of {glue:text}`seeds` seeds are exactly that.
 #
 # ## The tied SAE with a parent and two children
 #
-# Now feature 0 is the parent of features 1 and 2: whenever a child fires, the parent fires too
-# (each child keeps its probability of 0.2, so the parent fires on
-# {glue:text}`hierarchy_parent_probability:.0%` of samples).
+# Now feature 0 is the parent of features 1 and 2: a child fires only when the parent does, with
+# probability 0.2 given the parent (so on {glue:text}`hierarchy_child_probability:.0%` of all
+# samples), and the parent also fires alone. As in the {doc}`absorption recap <absorption_recap>`,
+# a tied SAE has rotated solutions that reconstruct parent and child exactly; they are the sparser
+# ones when the parent fires alone less than $\sqrt 2$ times as often as with a given child. Here
+# it fires alone {glue:text}`hierarchy_alone_over_with_child:.1f` times as often, so the clean
+# latents are the sparsest exact solution.
 
 # %%
-results.metric("hierarchy_parent_probability", hierarchy.marginal_probability()[0].item())
+marginal = hierarchy.marginal_probability()
+results.metric("hierarchy_child_probability", marginal[1].item())
+results.metric(
+    "hierarchy_alone_over_with_child",
+    (marginal[0] * (1 - PROBABILITY) ** 2 / marginal[1]).item(),
+)
 tied_hierarchy = runs["tied, hierarchy"]
 latent_cosine_figure(tied_hierarchy.sae, tied_hierarchy.best, hierarchy, "tied SAE, hierarchy")
 plt.show()
@@ -233,7 +245,8 @@ results.claim(
     "tied_exact",
     "A tied SAE with 8 latents learns exactly one latent per true feature and kills the rest.",
     "4 clean latents, 4 dead",
-    f"kept seed: {len(tied_best.clean)} clean (min cos {tied_min_cos:.3f}), {tied_best.dead} dead; "
+    f"kept seed: {len(tied_best.clean)} clean (min cos {tied_min_cos:.3f}, matching score "
+    f"{tied_score:.3f}), {tied_best.dead} dead; "
     f"{tied_exact_seeds} of {seeds} seeds exact",
     "yes" if tied_best.is_exactly(set(range(N_FEATURES))) and tied_min_cos > 0.95 else "no",
 )

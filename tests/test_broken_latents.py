@@ -8,7 +8,9 @@ from helpers.broken_latents import (
     expected_mse,
     linear_features,
     lowest_loss_instance,
+    train_and_read,
 )
+from helpers.profiles import ToySaes
 from helpers.toy_saes import ToySAE
 from helpers.true_features import TrueFeatures, orthogonal_vectors
 
@@ -64,3 +66,15 @@ def test_the_kept_instance_is_the_one_with_the_lowest_held_out_loss():
     torch.manual_seed(0)
     x, _ = data.sample(1000)
     assert lowest_loss_instance(sae, x, l1_coefficient=1e-3) == 0
+
+
+def test_a_trained_run_reads_each_seed_and_keeps_the_lowest_loss_one():
+    torch.manual_seed(0)
+    data = TrueFeatures(vectors(4, 10), 0.2)
+    training = ToySaes(samples=400_000, batch_size=1024, lr=1e-2, seeds=2, eval_samples=5_000)
+    run = train_and_read(data, 4, True, training, 3e-2, torch.Generator().manual_seed(0))
+    assert len(run.tables) == len(run.census) == len(run.matchings) == 2 and run.best in (0, 1)
+    assert run.kept.is_exactly({0, 1, 2, 3}) and run.kept_matching_score > 0.99
+    tally = run.tally()
+    assert list(tally["kept"]) == ["←" if i == run.best else "" for i in range(2)]
+    assert (tally["dead latents"] == 0).all() and tally["matching score"].max() > 0.99
