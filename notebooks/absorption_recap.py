@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from helpers.broken_latents import latent_cosine_figure, train_and_read
+from helpers.broken_latents import CLEAN_COSINE, latent_cosine_figure, train_and_read
 from helpers.latent_metrics import cosines
 from helpers.section import start_section
 from helpers.true_features import TrueFeatures, orthogonal_vectors
@@ -60,6 +60,7 @@ parent_alone, both = probability[0] * (1 - probability[1]), probability[1]
 results.metric("parent_alone_over_both", (parent_alone / both).item())
 results.metric("samples", training.samples)
 results.metric("seeds", training.seeds)
+results.metric("clean_cosine", CLEAN_COSINE)
 results.metric("samples_share_of_post", training.samples / 1e8)
 results.metric("lr", training.lr)
 results.metric("l1_coefficient", training.l1_coefficient)
@@ -127,7 +128,7 @@ parent_encoder_cos_child = results.metric(
 # ## The tied SAE
 #
 # In {glue:text}`tied_seeds_clean` of {glue:text}`seeds` seeds every tied latent matches one
-# true feature with cosine above 0.95. The kept seed:
+# true feature with cosine above {glue:text}`clean_cosine`. The kept seed:
 
 # %%
 latent_cosine_figure(tied.sae, tied.best, data, "tied SAE")
@@ -166,7 +167,7 @@ results.claim(
     "all four latents clean",
     f"kept seed: smallest decoder cosine {tied_min_cos:.3f}, matching score {tied_score:.3f}; "
     f"{tied_clean} of {seeds} seeds clean "
-    "(one latent per feature, cosine > 0.95)",
+    f"(one latent per feature, cosine > {CLEAN_COSINE})",
     "yes" if tied.kept.is_exactly(all_four) else ("partly" if tied_clean else "no"),
 )
 display(Markdown(results.claim_table()))

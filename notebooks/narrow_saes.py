@@ -46,6 +46,7 @@ import torch
 from IPython.display import Markdown, display
 
 from helpers.broken_latents import (
+    CLEAN_COSINE,
     N_LINEAR_FEATURES,
     SAERun,
     activation_histograms,
@@ -70,6 +71,7 @@ hierarchy = linear_features(vectors, forced_parents={child: PARENT for child in 
 results.metric("samples", training.samples)
 results.metric("lr", training.lr)
 results.metric("seeds", training.seeds)
+results.metric("clean_cosine", CLEAN_COSINE)
 l1_coefficient = results.metric("l1_coefficient", training.narrow_l1_coefficient)
 
 # %% [markdown]
@@ -140,7 +142,8 @@ for name in picks:
     )
 
 # %% [markdown]
-# The table lists, per seed, the features that some latent decodes with cosine above 0.95. The
+# The table lists, per seed, the features that some latent decodes with cosine above
+# {glue:text}`clean_cosine`. The
 # kept seeds' matching scores (mean cosine of the optimal one-to-one matching of latents to
 # features) are {glue:text}`tied_matching_score:.3f` (tied) and
 # {glue:text}`untied_matching_score:.3f` (untied);
