@@ -4,8 +4,9 @@
 
 Each benchmark times our way and the way a reader would write first, on the same work, and
 becomes one row of a Markdown table: both timings, the speed-up and the speed-up we aim for.
-The machine's fp32 matmul rate, measured in the same run, is the ceiling that the rows' achieved
-GFLOP/s are compared against. The table is printed and written to `<cache>/bench/results.json`.
+The machine's matmul rates in fp32 and bf16, measured in the same run, are the ceilings that the
+rows' achieved GFLOP/s are compared against, each in the dtype the row runs in. The table is
+printed and written to `<cache>/bench/results.json`.
 
 A new benchmark is a function `(BenchSettings) -> Comparison` decorated with `@benchmark(name)`.
 """
@@ -110,10 +111,12 @@ def timed_with_cpu(function: Callable[[], object], device: torch.device) -> tupl
     return time.perf_counter() - start, time.process_time() - start_cpu
 
 
-def matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 5) -> float:
-    """The machine's fp32 matmul ceiling: GFLOP/s of a `size³` matmul, best of `repeats`."""
+def matmul_gflops(
+    device: torch.device, dtype: torch.dtype = torch.float32, size: int = 2048, repeats: int = 5
+) -> float:
+    """The machine's matmul ceiling in `dtype`: GFLOP/s of a `size³` matmul, best of `repeats`."""
     generator = torch.Generator().manual_seed(0)
-    a, b = (torch.randn(size, size, generator=generator).to(device) for _ in range(2))
+    a, b = (torch.randn(size, size, generator=generator).to(device, dtype) for _ in range(2))
     torch.matmul(a, b)  # warm-up
     best = min(timed(lambda: torch.matmul(a, b), device) for _ in range(repeats))
     return 2 * size**3 / best / 1e9
@@ -282,28 +285,48 @@ def run_benchmarks(settings: BenchSettings, only: list[str] | None = None) -> li
     return [function(settings) for name, function in BENCHMARKS.items() if not only or name in only]
 
 
-def markdown_table(rows: list[Comparison], ceiling_gflops: float) -> str:
+CEILING_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def matmul_ceilings(device: torch.device) -> dict[str, float]:
+    """GFLOP/s of a large matmul in each dtype a row may run in."""
+    return {name: matmul_gflops(device, dtype) for name, dtype in CEILING_DTYPES.items()}
+
+
+def ceiling_share(row: Comparison, ceilings: dict[str, float]) -> float | None:
+    """The row's achieved GFLOP/s as a share of the matmul ceiling in its dtype (fp32 unless
+    `details["dtype"]` says otherwise); None for rows that report no FLOP rate."""
+    gflops = row.details.get("achieved_gflops")
+    return None if gflops is None else gflops / ceilings[row.details.get("dtype", "float32")]
+
+
+def markdown_table(rows: list[Comparison], ceilings: dict[str, float]) -> str:
     """The rows as a Markdown table, with achieved GFLOP/s as a share of the matmul ceiling."""
     lines = [
         "| Benchmark | Ours | s | Baseline | s | Speed-up | Target | Met | GFLOP/s (share of ceiling) |",
         "| --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: |",
     ]
     for row in rows:
-        gflops = row.details.get("achieved_gflops")
-        share = f"{gflops:.1f} ({100 * gflops / ceiling_gflops:.1f}%)" if gflops is not None else "–"
+        share = ceiling_share(row, ceilings)
+        share = "–" if share is None else f"{row.details['achieved_gflops']:.1f} ({share:.1%}"
+        if share != "–":
+            target = row.details.get("target_share")
+            share += f", target ≥ {target:.0%})" if target else ")"
+            share += f" {row.details.get('dtype', 'float32')}"
         lines.append(
             f"| {row.name} | {row.ours} | {row.ours_seconds:.2f} | {row.baseline} | "
             f"{row.baseline_seconds:.2f} | {row.ratio:.1f}× | ≥ {row.target_ratio:g}× | "
             f"{'yes' if row.meets_target else 'no'} | {share} |"
         )
     lines.extend(f"\n{row.name}: limited by {row.limited_by}." for row in rows if row.limited_by)
-    lines.append(
-        f"\nfp32 matmul ceiling (2048³): {ceiling_gflops:.0f} GFLOP/s on {torch.get_num_threads()} threads."
-    )
+    rates = ", ".join(f"{name} {gflops:.0f}" for name, gflops in ceilings.items())
+    lines.append(f"\nMatmul ceilings (2048³), GFLOP/s: {rates}; {torch.get_num_threads()} threads.")
     return "\n".join(lines)
 
 
-def write_results(rows: list[Comparison], ceiling_gflops: float, settings: BenchSettings, path: Path) -> None:
+def write_results(
+    rows: list[Comparison], ceilings: dict[str, float], settings: BenchSettings, path: Path
+) -> None:
     """Save the run's rows and the machine they ran on as JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
@@ -314,10 +337,13 @@ def write_results(rows: list[Comparison], ceiling_gflops: float, settings: Bench
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
         "torch": torch.__version__,
         "machine": platform.platform(),
-        "matmul_fp32_gflops": ceiling_gflops,
-        "rows": [row.as_dict() for row in rows],
+        "matmul_gflops": ceilings,
+        "rows": [{**row.as_dict(), "ceiling_share": ceiling_share(row, ceilings)} for row in rows],
     }
     path.write_text(json.dumps(record, indent=2) + "\n")
+
+
+from helpers import lm_bench  # noqa: E402, F401 - registers Part III's rows after the toy ones
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -328,13 +354,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     profile = profiles.load(args.profile)
     settings = BenchSettings(profile, args.steps, profile.torch_device())
-    ceiling = matmul_gflops(settings.device)
+    ceilings = matmul_ceilings(settings.device)
     rows = run_benchmarks(settings, args.only)
-    print(markdown_table(rows, ceiling))
+    print(markdown_table(rows, ceilings))
     path = cache_root() / "bench" / "results.json"
-    write_results(rows, ceiling, settings, path)
+    write_results(rows, ceilings, settings, path)
     print(f"written to {path}")
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # run the imported module's main: its registry holds every row
+    from helpers.bench import main as registered_main
+
+    registered_main()

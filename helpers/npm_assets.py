@@ -7,7 +7,6 @@ and fetched again, never used.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import tarfile
@@ -15,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.checksums import sha256_of
 from helpers.paths import cache_root
 
 
@@ -38,14 +38,6 @@ MATHJAX = NpmPackage("mathjax", "3.2.2", "1b9c0a1c44df864e915690558e72adb9cc5203
 
 class AssetError(RuntimeError):
     """An npm package that cannot be fetched or does not match its pinned checksum."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _npm_pack(package: NpmPackage, into: Path) -> Path:

@@ -330,6 +330,126 @@ class ToySaes:
         )
 
 
+DTYPES = ("float32", "bfloat16")
+CORPORA = ("registry", "pile")
+
+
+@dataclass(frozen=True)
+class LanguageModelData:
+    """The language model of Parts III-IV and the activations harvested from it. `model` is a
+    packaged model (`gemma-3-270m`, `smollm2-135m`) or a hub id; the site is the residual stream
+    after `layer`. Contexts of `context_length` tokens are drawn from the corpus (`registry`: the npm
+    packages' English text; `pile`: the Pile, streamed, needs a hub); the first `keep_from`
+    positions of each are dropped from every measurement; the SAEs train on every position but
+    the first (`train_keep_from`). Tokens whose residual norm exceeds `outlier_norm_ratio` times the
+    median (massive activations, a few per thousand in Gemma 3) are left out of both, as the first
+    positions are. `train_contexts` feed the SAE suite, the disjoint
+    `analysis_contexts` (harvested with the model's per-token loss) every measurement, and the
+    first `ce_contexts` of those the spliced cross-entropy; the first `position_contexts` are also
+    harvested with every position kept, to show why the first ones are dropped. `dtype` is the
+    model's: bf16 where it changes nothing that the book measures (TOOLCHAIN.md)."""
+
+    SECTION = "lm"
+    model: str = "gemma-3-270m"
+    layer: int = 9
+    dtype: str = "bfloat16"
+    corpus: str = "registry"
+    context_length: int = 256
+    keep_from: int = 32
+    train_keep_from: int = 1
+    outlier_norm_ratio: float = 10.0
+    train_contexts: int = 700
+    analysis_contexts: int = 160
+    ce_contexts: int = 8
+    position_contexts: int = 32
+    batch_contexts: int = 16
+    corpus_seed: int = 0
+
+    def __post_init__(self) -> None:
+        _positive_int(self, "layer", "context_length", "train_contexts", "analysis_contexts")
+        _positive_int(self, "ce_contexts", "position_contexts", "batch_contexts")
+        _positive_float(self, "outlier_norm_ratio")
+        _require(self.dtype in DTYPES, "lm.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
+        _require(self.corpus in CORPORA, "lm.corpus", self.corpus, f"one of {', '.join(CORPORA)}")
+        _require(
+            isinstance(self.keep_from, int) and 0 <= self.keep_from < self.context_length - 1,
+            "lm.keep_from",
+            self.keep_from,
+            f"an integer in [0, lm.context_length - 1 = {self.context_length - 1})",
+        )
+        _require(
+            isinstance(self.train_keep_from, int) and 0 <= self.train_keep_from < self.context_length - 1,
+            "lm.train_keep_from",
+            self.train_keep_from,
+            f"an integer in [0, lm.context_length - 1 = {self.context_length - 1})",
+        )
+        for name in ("ce_contexts", "position_contexts"):
+            _require(
+                getattr(self, name) <= self.analysis_contexts,
+                f"lm.{name}",
+                getattr(self, name),
+                f"at most lm.analysis_contexts = {self.analysis_contexts}",
+            )
+
+
+SAE_SOURCES = ("ours", "gemma-scope-2-270m", "gemma-scope-9b")
+
+
+@dataclass(frozen=True)
+class SaeSuite:
+    """The SAEs of Parts III-IV. `source = "ours"` trains them on the harvested activations: TopK
+    SAEs over `widths` x `ks`, a JumpReLU line over `jumprelu_widths` toward L0 `jumprelu_l0`, and
+    TopK SAEs (`neighbour_width`, `neighbour_k`) on the previous layer's residual and this layer's
+    attention and MLP outputs, each for `samples` samples. Any other source loads a pretrained
+    family from the hub (see `helpers.sae_suite.PRETRAINED`)."""
+
+    SECTION = "sae_suite"
+    source: str = "ours"
+    widths: tuple[int, ...] = (512, 1024, 2048, 4096)
+    ks: tuple[int, ...] = (16, 32, 64)
+    jumprelu_widths: tuple[int, ...] = (512, 1024, 2048)
+    jumprelu_l0: int = 32
+    neighbour_width: int = 1024
+    neighbour_k: int = 32
+    samples: int = 300_000
+    batch_size: int = 512
+    lr: float = 2e-3
+    bf16: bool = True
+
+    def __post_init__(self) -> None:
+        _require(
+            self.source in SAE_SOURCES, "sae_suite.source", self.source, f"one of {', '.join(SAE_SOURCES)}"
+        )
+        for name in ("widths", "ks", "jumprelu_widths"):
+            values = getattr(self, name)
+            _require(
+                all(isinstance(v, int) and v > 0 for v in values) and list(values) == sorted(set(values)),
+                f"sae_suite.{name}",
+                values,
+                "increasing positive integers",
+            )
+        _positive_int(self, "jumprelu_l0", "neighbour_width", "neighbour_k", "samples", "batch_size")
+        _positive_float(self, "lr")
+        _require(
+            bool(self.widths) and bool(self.ks) and max(self.ks) <= min(self.widths),
+            "sae_suite.ks",
+            self.ks,
+            f"non-empty, each at most the smallest width ({min(self.widths, default=0)})",
+        )
+        _require(
+            self.neighbour_k <= self.neighbour_width,
+            "sae_suite.neighbour_k",
+            self.neighbour_k,
+            f"at most sae_suite.neighbour_width = {self.neighbour_width}",
+        )
+        _require(
+            self.samples >= self.batch_size,
+            "sae_suite.samples",
+            self.samples,
+            f"at least one batch ({self.batch_size})",
+        )
+
+
 @dataclass(frozen=True)
 class Profile:
     """Everything a run's size depends on; `name` says which profile it was resolved from."""
@@ -345,6 +465,8 @@ class Profile:
     tms_correlated: TmsCorrelated = field(default_factory=TmsCorrelated)
     tms_phase: TmsPhase = field(default_factory=TmsPhase)
     toy_sae: ToySaes = field(default_factory=ToySaes)
+    lm: LanguageModelData = field(default_factory=LanguageModelData)
+    sae_suite: SaeSuite = field(default_factory=SaeSuite)
 
     def __post_init__(self) -> None:
         _require(self.device in DEVICES, "device", self.device, f"one of {', '.join(DEVICES)}")
@@ -394,6 +516,25 @@ PROFILES: dict[str, Profile] = {
         toy_sae=ToySaes(
             samples=8_000_000, orthogonality_samples=16_000_000, lr=3e-3, seeds=4, eval_samples=20_000
         ),
+        lm=LanguageModelData(
+            model="smollm2-135m",
+            layer=15,
+            context_length=128,
+            keep_from=16,
+            train_contexts=96,
+            analysis_contexts=32,
+            ce_contexts=4,
+            position_contexts=8,
+        ),
+        sae_suite=SaeSuite(
+            widths=(256, 512, 1024),
+            ks=(8, 32),
+            jumprelu_widths=(512,),
+            jumprelu_l0=16,
+            neighbour_width=256,
+            neighbour_k=16,
+            samples=40_000,
+        ),
     ),
     "cpu": Profile(
         name="cpu",
@@ -427,6 +568,17 @@ PROFILES: dict[str, Profile] = {
         name="paper",
         description="The seed papers' own settings, for a GPU machine with hub access.",
         toy=ToyTraining(steps=10_000, seeds_per_setting=10),
+        lm=LanguageModelData(
+            model="google/gemma-2-9b",
+            layer=20,
+            corpus="pile",
+            context_length=1024,
+            keep_from=200,
+            analysis_contexts=300,
+            ce_contexts=32,
+            batch_contexts=4,
+        ),
+        sae_suite=SaeSuite(source="gemma-scope-9b"),
     ),
 }
 

@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from helpers import bench, profiles
+from helpers import bench, lm_bench, profiles
 
 
 def tiny_settings() -> bench.BenchSettings:
@@ -36,20 +36,27 @@ def test_table_and_json_hold_every_row(tmp_path):
     rows = [
         bench.Comparison("fast one", "a", 1.0, "b", 8.0, 5.0, {"achieved_gflops": 17.0}),
         bench.Comparison("slow one", "a", 2.0, "b", 3.0, 5.0),
+        bench.Comparison(
+            "bf16 one", "a", 1.0, "b", 2.0, 1.0, {"achieved_gflops": 200.0, "dtype": "bfloat16"}
+        ),
     ]
-    table = bench.markdown_table(rows, ceiling_gflops=170.0)
-    assert "| fast one |" in table and "8.0×" in table and "17.0 (10.0%)" in table
+    ceilings = {"float32": 170.0, "bfloat16": 400.0}
+    table = bench.markdown_table(rows, ceilings)
+    assert "| fast one |" in table and "8.0×" in table and "17.0 (10.0%) float32" in table
     assert "| slow one |" in table and "1.5×" in table and "| no |" in table
+    assert "200.0 (50.0%) bfloat16" in table, "each row's share is of the ceiling in its own dtype"
     path = tmp_path / "bench" / "results.json"
-    bench.write_results(rows, 170.0, tiny_settings(), path)
+    bench.write_results(rows, ceilings, tiny_settings(), path)
     record = json.loads(path.read_text())
-    assert [r["name"] for r in record["rows"]] == ["fast one", "slow one"]
-    assert [r["meets_target"] for r in record["rows"]] == [True, False]
-    assert record["matmul_fp32_gflops"] == 170.0
+    assert [r["name"] for r in record["rows"]] == ["fast one", "slow one", "bf16 one"]
+    assert [r["meets_target"] for r in record["rows"]] == [True, False, True]
+    assert [r["ceiling_share"] for r in record["rows"]] == [0.1, None, 0.5]
+    assert record["matmul_gflops"] == ceilings
 
 
 def test_matmul_ceiling_is_a_positive_rate():
     assert bench.matmul_gflops(torch.device("cpu"), size=64, repeats=1) > 0
+    assert bench.matmul_gflops(torch.device("cpu"), torch.bfloat16, size=64, repeats=1) > 0
 
 
 def test_unknown_benchmark_names_the_choices():
@@ -73,3 +80,25 @@ def test_the_toy_sae_comparison_runs_at_tiny_sizes():
     assert row.ours_seconds > 0 and row.baseline_seconds > 0 and row.target_ratio == 2
     assert row.details["seeds"] == 2 and row.details["batch_size"] == 64
     assert row.details["samples_x_seeds_per_s"] == pytest.approx(2 * 64 * 2 / row.ours_seconds)
+
+
+def test_flops_per_token_count_two_per_weight_plus_attention():
+    from helpers.language_model import load_language_model
+
+    lm = load_language_model("smollm2-135m")
+    layer = lm.decoder_layers[0]
+    weights = sum(p.numel() for p in layer.parameters() if p.dim() == 2)
+    attention = 2 * 2 * lm.d_model * 100 / 2  # 9 heads of 64 = d_model for SmolLM2
+    assert lm_bench.forward_flops_per_token(lm, 0, 100) == 2 * weights + attention
+    assert lm_bench.forward_flops_per_token(lm, 1, 100) == 2 * (2 * weights + attention)
+
+
+@pytest.mark.slow
+def test_the_language_model_rows_run_at_smoke_and_beat_the_obvious_way():
+    settings = bench.BenchSettings(profiles.load("smoke"), steps=4)
+    harvest = lm_bench.activation_harvest(settings)
+    assert harvest.ratio > 1, "stopping after the site's layer in bf16 beats a full fp32 forward"
+    assert harvest.details["dtype"] == "bfloat16" and harvest.details["achieved_gflops"] > 0
+    training = lm_bench.topk_sae_training(settings)
+    assert training.details["samples"] == 4 * settings.profile.sae_suite.batch_size
+    assert 0 < training.details["fvu"] < 2 and 0 < training.details["baseline_fvu"] < 2

@@ -1,0 +1,341 @@
+"""The SAE suite that Parts III and IV study: trained on an activation store, or pretrained.
+
+Ours: a grid of TopK SAEs (widths x k) on the main residual site, a line of JumpReLU SAEs (the
+Gemma Scope architecture, trained with sae_lens's own `SAETrainer` toward a target L0), and one
+TopK SAE on each neighbouring site (the previous layer's residual, this layer's attention and MLP
+outputs). Every SAE trains on centred activations scaled to mean squared norm `d_in`, then has that
+normalisation folded into its weights, so it reads the model's raw activations. Each is saved in
+sae_lens's on-disk format with a `training.json` (written last: the run's config, the store it
+trained on, its log and the weights' sha256) and loaded with `SAE.load_from_disk`; one whose record
+is missing, stale or does not match its weights is retrained, with a message.
+
+Pretrained: `PRETRAINED` names the Gemma Scope SAEs the paper used (Gemma 2 9B, layer 20) and
+Gemma Scope 2's SAEs for the `cpu` book's Gemma 3 270M, loaded with `SAE.from_pretrained` where a
+hub is reachable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sae_lens import SAE, JumpReLUTrainingSAE, JumpReLUTrainingSAEConfig
+from sae_lens.config import SAETrainerConfig
+from sae_lens.training.sae_trainer import SAETrainer
+from tqdm.auto import tqdm
+
+from helpers.activation_store import ActivationStore
+from helpers.checksums import sha256_of
+from helpers.language_model import Site
+from helpers.topk_training import TopKTraining, TrainingLog, train_topk_sae
+
+ARCHITECTURES = ("topk", "jumprelu")
+TRAINING_RECORD = "training.json"
+
+
+@dataclass(frozen=True, order=True)
+class SaeEntry:
+    """One SAE of the suite: its architecture, site, width, and sparsity (k for TopK, the target
+    L0 for JumpReLU)."""
+
+    site: str
+    architecture: str
+    width: int
+    sparsity: int
+
+    def __post_init__(self) -> None:
+        Site.parse(self.site)
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture {self.architecture!r}: choose one of {ARCHITECTURES}.")
+        if not 0 < self.sparsity <= self.width:
+            raise ValueError(f"{self.name}: the sparsity must be in [1, width = {self.width}].")
+
+    @property
+    def name(self) -> str:
+        sparsity = f"k{self.sparsity}" if self.architecture == "topk" else f"l0-{self.sparsity}"
+        return f"{self.architecture}-{self.width}-{sparsity}@{self.site}"
+
+
+@dataclass(frozen=True)
+class SuiteTraining:
+    """How every SAE of the suite trains: samples (epochs over the store as needed), batch, Adam's
+    learning rate, and bf16 matmuls for the TopK encoder."""
+
+    samples: int
+    batch_size: int
+    lr: float
+    bf16: bool
+    seed: int
+
+
+def suite_entries(
+    site: Site,
+    widths: tuple[int, ...],
+    ks: tuple[int, ...],
+    jumprelu_widths: tuple[int, ...],
+    jumprelu_l0: int,
+    neighbour_width: int,
+    neighbour_k: int,
+) -> list[SaeEntry]:
+    """The suite for residual `site`: the TopK grid, the JumpReLU line and the neighbouring sites."""
+    main = str(site)
+    entries = [SaeEntry(main, "topk", w, k) for w in widths for k in ks]
+    entries += [SaeEntry(main, "jumprelu", w, jumprelu_l0) for w in jumprelu_widths]
+    neighbours = [
+        Site(site.layer - 1, "resid_post"),
+        Site(site.layer, "attn_out"),
+        Site(site.layer, "mlp_out"),
+    ]
+    entries += [SaeEntry(str(s), "topk", neighbour_width, neighbour_k) for s in neighbours if s.layer >= 0]
+    return entries
+
+
+class Normalisation:
+    """Centre by the site's mean and scale to mean squared norm `d_in`: `(x - mean) * unit`, with
+    both measured over the store's `rows` (default all)."""
+
+    def __init__(self, store: ActivationStore, site: str, rows: np.ndarray | None = None):
+        self.store, self.site, self.rows = store, site, rows
+        self.mean, scale = store.mean_and_scale(site, rows)
+        self.unit = self.mean.shape[0] ** 0.5 / scale
+
+    def batches(self, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+        """Endless shuffled batches of the normalised activations of `rows`."""
+        for batch in self.store.batches(self.site, batch_size, seed, self.rows):
+            yield (batch - self.mean) * self.unit
+
+
+@torch.no_grad()
+def fold_normalisation(sae: SAE, mean: torch.Tensor, unit: float) -> SAE:
+    """Make an SAE trained on `(x - mean) * unit` read raw `x`: the encoder's input `(x - b_dec)
+    @ W_enc` is unchanged when W_enc grows by `unit` and b_dec moves to raw units, and the decoder
+    shrinks by `unit`, so the same latents fire with the same values."""
+    sae.W_enc.mul_(unit)
+    sae.W_dec.div_(unit)
+    sae.b_dec.copy_(mean.to(sae.b_dec) + sae.b_dec / unit)
+    return sae
+
+
+def _train_jumprelu(
+    batches: Iterator[torch.Tensor], d_in: int, entry: SaeEntry, training: SuiteTraining, device: torch.device
+) -> tuple[SAE, TrainingLog]:
+    """sae_lens's trainer with DeepMind's quadratic L0 loss toward the target L0 (Gemma Scope 2)."""
+    sae = JumpReLUTrainingSAE(
+        JumpReLUTrainingSAEConfig(
+            d_in=d_in,
+            d_sae=entry.width,
+            jumprelu_sparsity_loss_mode="quadratic",
+            target_l0=float(entry.sparsity),
+            device=str(device),
+        )
+    )
+    trainer_config = SAETrainerConfig(
+        total_training_samples=training.samples,
+        train_batch_size_samples=training.batch_size,
+        lr=training.lr,
+        lr_end=0.0,
+        lr_warm_up_steps=max(1, training.samples // training.batch_size // 100),
+        lr_decay_steps=training.samples // training.batch_size // 5,
+        device=str(device),
+        autocast=training.bf16,
+    )
+    started = time.perf_counter()
+    trained = SAETrainer(cfg=trainer_config, sae=sae, data_provider=batches).fit()
+    seconds = time.perf_counter() - started
+    return _inference_copy(trained), TrainingLog([], [], -1, seconds, training.samples / seconds)
+
+
+def _inference_copy(trained) -> SAE:
+    """The inference SAE that sae_lens saves for a training SAE."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trained.save_inference_model(tmp)
+        return SAE.load_from_disk(tmp, device=str(trained.W_enc.device))
+
+
+def _weights_file(folder: Path) -> Path:
+    return folder / "sae_weights.safetensors"
+
+
+def _recipe(entry: SaeEntry, training: SuiteTraining) -> TopKTraining | SuiteTraining:
+    """Everything an entry's training depends on (a TopK run's full config, defaults included)."""
+    if entry.architecture != "topk":
+        return training
+    return TopKTraining(
+        width=entry.width,
+        k=entry.sparsity,
+        samples=training.samples,
+        batch_size=training.batch_size,
+        lr=training.lr,
+        seed=training.seed,
+        bf16=training.bf16,
+    )
+
+
+def _record(
+    entry: SaeEntry, recipe: TopKTraining | SuiteTraining, store: ActivationStore, rows: np.ndarray | None
+) -> dict:
+    """What a trained SAE's record must match to be reused: entry, recipe, store and rows."""
+    trained_on = "all" if rows is None else hashlib.sha256(np.sort(rows).tobytes()).hexdigest()[:16]
+    return {"entry": asdict(entry), "training": asdict(recipe), "store": store.digest, "rows": trained_on}
+
+
+def _load_trained(folder: Path, expected: dict, device: torch.device) -> tuple[SAE, dict] | None:
+    """The SAE in `folder` if its training record matches `expected` and its weights their hash."""
+    try:
+        record = json.loads((folder / TRAINING_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    if {key: record.get(key) for key in expected} != expected:
+        print(f"{folder.name}: trained with another config or store; retraining.")
+        return None
+    if sha256_of(_weights_file(folder)) != record.get("weights_sha256"):
+        print(f"{folder.name}: the weights do not match their recorded sha256; retraining.")
+        return None
+    return SAE.load_from_disk(str(folder), device=str(device)), record
+
+
+def train_suite(
+    store: ActivationStore,
+    entries: list[SaeEntry],
+    training: SuiteTraining,
+    root: Path,
+    device: torch.device,
+    rows: np.ndarray | None = None,
+) -> tuple[dict[str, SAE], dict[str, dict]]:
+    """Every SAE in `entries`, loaded from `root` where already trained on these rows of this
+    store with this config, else trained now and saved; returns the SAEs and their training
+    records by name."""
+    saes, records = {}, {}
+    normalisations: dict[str, Normalisation] = {}
+    for entry in tqdm(entries, desc="SAE suite", unit="SAE"):
+        folder = root / entry.name
+        recipe = _recipe(entry, training)
+        expected = _record(entry, recipe, store, rows)
+        loaded = _load_trained(folder, expected, device) if folder.is_dir() else None
+        if loaded is None:
+            if entry.site not in normalisations:
+                normalisations[entry.site] = Normalisation(store, entry.site, rows)
+            norm = normalisations[entry.site]
+            batches = norm.batches(training.batch_size, training.seed)
+            d_in = norm.mean.shape[0]
+            if isinstance(recipe, TopKTraining):
+                sae, log = train_topk_sae(batches, d_in, recipe, device)
+            else:
+                sae, log = _train_jumprelu(batches, d_in, entry, training, device)
+            fold_normalisation(sae, norm.mean, norm.unit)
+            shutil.rmtree(folder, ignore_errors=True)
+            sae.save_model(str(folder))
+            record = {**expected, "log": asdict(log), "weights_sha256": sha256_of(_weights_file(folder))}
+            (folder / TRAINING_RECORD).write_text(json.dumps(record, indent=1) + "\n")
+            loaded = (sae.eval(), record)
+        saes[entry.name], records[entry.name] = loaded
+    return saes, records
+
+
+def neighbour_sites(site: Site) -> list[Site]:
+    """The sites whose SAEs Part IV compares with the main one: the previous layer's residual
+    stream, and the attention and MLP outputs of the same layer."""
+    sites = [Site(site.layer - 1, "resid_post")] if site.layer > 0 else []
+    return sites + [Site(site.layer, "attn_out"), Site(site.layer, "mlp_out")]
+
+
+@dataclass(frozen=True)
+class PretrainedSae:
+    """A pretrained SAE in sae_lens's registry, and the suite entry it stands for."""
+
+    release: str
+    sae_id: str
+    entry: SaeEntry
+
+
+def _gemma_scope_9b() -> list[PretrainedSae]:
+    """The paper's SAEs: Gemma Scope's residual JumpReLU SAEs at layer 20 of Gemma 2 9B (every width
+    and L0 it publishes there), plus 16k SAEs of layer 19's residual and layer 20's attention and
+    MLP outputs. Gemma Scope's attention SAEs read the heads' outputs before W_O (`hook_z`)."""
+    grid = {
+        "16k": (11, 20, 36, 58, 68, 138, 310, 408),
+        "32k": (11, 57, 344),
+        "65k": (11, 55, 298),
+        "131k": (11, 19, 34, 53, 62, 114, 221, 276),
+        "262k": (11, 50, 259),
+        "524k": (10, 48, 241),
+        "1m": (11, 19, 34, 57, 101, 193),
+    }
+    widths = {
+        "16k": 2**14,
+        "32k": 2**15,
+        "65k": 2**16,
+        "131k": 2**17,
+        "262k": 2**18,
+        "524k": 2**19,
+        "1m": 2**20,
+    }
+    saes = [
+        PretrainedSae(
+            "gemma-scope-9b-pt-res",
+            f"layer_20/width_{w}/average_l0_{l0}",
+            SaeEntry("resid_post.20", "jumprelu", widths[w], l0),
+        )
+        for w, l0s in grid.items()
+        for l0 in l0s
+    ]
+    return saes + [
+        PretrainedSae(
+            "gemma-scope-9b-pt-res",
+            "layer_19/width_16k/average_l0_67",
+            SaeEntry("resid_post.19", "jumprelu", 2**14, 67),
+        ),
+        PretrainedSae(
+            "gemma-scope-9b-pt-att",
+            "layer_20/width_16k/average_l0_76",
+            SaeEntry("attn_out.20", "jumprelu", 2**14, 76),
+        ),
+        PretrainedSae(
+            "gemma-scope-9b-pt-mlp",
+            "layer_20/width_16k/average_l0_41",
+            SaeEntry("mlp_out.20", "jumprelu", 2**14, 41),
+        ),
+    ]
+
+
+def _gemma_scope_2_270m() -> list[PretrainedSae]:
+    """DeepMind's Gemma Scope 2 SAEs of the `cpu` book's own model, Gemma 3 270M, at its layer 9:
+    residual SAEs of four widths at three L0s (20, 60, 150), attention and MLP SAEs at 16k. There is
+    none for layer 8's residual."""
+    l0s = {"small": 20, "medium": 60, "big": 150}
+    widths = {"16k": 2**14, "65k": 2**16, "262k": 2**18, "1m": 2**20}
+    saes = [
+        PretrainedSae(
+            "gemma-scope-2-270m-pt-res",
+            f"layer_9_width_{w}_l0_{size}",
+            SaeEntry("resid_post.9", "jumprelu", widths[w], l0),
+        )
+        for w in widths
+        for size, l0 in l0s.items()
+    ]
+    return saes + [
+        PretrainedSae(
+            f"gemma-scope-2-270m-pt-{kind}",
+            "layer_9_width_16k_l0_medium",
+            SaeEntry(f"{site}.9", "jumprelu", 2**14, 60),
+        )
+        for kind, site in (("att", "attn_out"), ("mlp", "mlp_out"))
+    ]
+
+
+PRETRAINED = {"gemma-scope-9b": _gemma_scope_9b(), "gemma-scope-2-270m": _gemma_scope_2_270m()}
+
+
+def load_pretrained(family: str, device: torch.device) -> dict[str, SAE]:
+    """A pretrained family's SAEs by suite name (downloads: needs a reachable hub)."""
+    return {
+        p.entry.name: SAE.from_pretrained(p.release, p.sae_id, device=str(device)) for p in PRETRAINED[family]
+    }
