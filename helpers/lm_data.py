@@ -109,19 +109,24 @@ class LmData:
         c = self.config
         return self._store("train", self.sites, c.train_contexts, c.train_keep_from)
 
-    def _rows_without_outliers(self, store: ActivationStore) -> np.ndarray:
-        norms = store.norms(self.site)
-        return np.flatnonzero(norms <= self.config.outlier_norm_ratio * np.median(norms))
+    def _outlier_threshold(self, store: ActivationStore) -> float:
+        return float(self.config.outlier_norm_ratio * np.median(store.norms(self.site)))
+
+    @functools.cached_property
+    def outlier_threshold(self) -> float:
+        """The main site's norm above which an analysis token is a massive-activation outlier."""
+        return self._outlier_threshold(self.analysis_store)
 
     @functools.cached_property
     def analysis_rows(self) -> np.ndarray:
         """The analysis store's rows that every measurement uses: all but the norm outliers."""
-        return self._rows_without_outliers(self.analysis_store)
+        return np.flatnonzero(self.analysis_store.norms(self.site) <= self.outlier_threshold)
 
     @functools.cached_property
     def train_rows(self) -> np.ndarray:
         """The training store's rows that the SAEs see: all but the norm outliers."""
-        return self._rows_without_outliers(self.train_store)
+        norms = self.train_store.norms(self.site)
+        return np.flatnonzero(norms <= self._outlier_threshold(self.train_store))
 
     @functools.cached_property
     def position_store(self) -> ActivationStore:

@@ -331,6 +331,10 @@ class ToySaes:
 
 
 DTYPES = ("float32", "bfloat16")
+PACKAGED_MODELS = (
+    "gemma-3-270m",
+    "smollm2-135m",
+)  # helpers.language_model.PACKAGED_MODELS; a test keeps them equal
 CORPORA = ("registry", "pile")
 
 
@@ -371,6 +375,12 @@ class LanguageModelData:
         _positive_float(self, "outlier_norm_ratio")
         _require(self.dtype in DTYPES, "lm.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
         _require(self.corpus in CORPORA, "lm.corpus", self.corpus, f"one of {', '.join(CORPORA)}")
+        _require(
+            self.model in PACKAGED_MODELS or "/" in self.model,
+            "lm.model",
+            self.model,
+            f"a packaged model ({', '.join(PACKAGED_MODELS)}) or a hub id such as google/gemma-2-9b",
+        )
         _require(
             isinstance(self.keep_from, int) and 0 <= self.keep_from < self.context_length - 1,
             "lm.keep_from",

@@ -132,7 +132,7 @@ analysis_rate = results.metric(
 # %% tags=["hide-input"]
 site_name = str(data.site)
 analysis_norms = analysis.norms(site_name)
-threshold = lm_config.outlier_norm_ratio * np.median(analysis_norms)
+threshold = data.outlier_threshold
 outliers = analysis_norms > threshold
 results.metric("outlier_norm_ratio", lm_config.outlier_norm_ratio)
 outlier_share = results.metric("outlier_token_share", outliers.mean())

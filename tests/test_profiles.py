@@ -71,3 +71,12 @@ def test_profile_check_runs_without_third_party_packages():
 def test_list_overrides_become_tuples():
     config = profiles.load("smoke", {"tms_sparsity.sparsities": [0.0, 0.9]})
     assert config.tms_sparsity.sparsities == (0.0, 0.9)
+
+
+def test_language_model_names_are_checked_before_anything_loads():
+    from helpers.language_model import PACKAGED_MODELS
+
+    assert set(profiles.PACKAGED_MODELS) == set(PACKAGED_MODELS)
+    with pytest.raises(profiles.ConfigError, match="lm.model.*packaged model"):
+        profiles.load("cpu", {"lm.model": "gemma-3-27b"})
+    assert profiles.load("cpu", {"lm.model": "google/gemma-2-2b"}).lm.model == "google/gemma-2-2b"
