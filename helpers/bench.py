@@ -285,7 +285,7 @@ def run_benchmarks(settings: BenchSettings, only: list[str] | None = None) -> li
     return [function(settings) for name, function in BENCHMARKS.items() if not only or name in only]
 
 
-CEILING_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+CEILING_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float64": torch.float64}
 
 
 def matmul_ceilings(device: torch.device) -> dict[str, float]:
@@ -343,7 +343,7 @@ def write_results(
     path.write_text(json.dumps(record, indent=2) + "\n")
 
 
-from helpers import lm_bench  # noqa: E402, F401 - registers Part III's rows after the toy ones
+from helpers import dark_matter_bench, lm_bench  # noqa: E402, F401 - register Parts III-IV's rows
 
 
 def main(argv: list[str] | None = None) -> None:

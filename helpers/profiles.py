@@ -346,11 +346,12 @@ class LanguageModelData:
     packages' English text; `pile`: the Pile, streamed, needs a hub); the first `keep_from`
     positions of each are dropped from every measurement; the SAEs train on every position but
     the first (`train_keep_from`). Tokens whose residual norm exceeds `outlier_norm_ratio` times the
-    median (massive activations, a few per thousand in Gemma 3) are left out of both, as the first
-    positions are. `train_contexts` feed the SAE suite, the disjoint
-    `analysis_contexts` (harvested with the model's per-token loss) every measurement, and the
-    first `ce_contexts` of those the spliced cross-entropy; the first `position_contexts` are also
-    harvested with every position kept, to show why the first ones are dropped. `dtype` is the
+    median (massive activations: a few per thousand in Gemma 3, at 6-15 times the median, while
+    every other token is below twice it) are left out of both, as the first positions are.
+    `train_contexts` feed the SAE suite, the disjoint `analysis_contexts` (harvested with the
+    model's per-token loss) every measurement, and the first `ce_contexts` of those the spliced
+    cross-entropy; the first `position_contexts` are also harvested with every position kept, to
+    show why the first ones are dropped. `dtype` is the
     model's: bf16 where it changes nothing that the book measures (TOOLCHAIN.md)."""
 
     SECTION = "lm"
@@ -361,7 +362,7 @@ class LanguageModelData:
     context_length: int = 256
     keep_from: int = 32
     train_keep_from: int = 1
-    outlier_norm_ratio: float = 10.0
+    outlier_norm_ratio: float = 3.0
     train_contexts: int = 700
     analysis_contexts: int = 160
     ce_contexts: int = 8
@@ -461,6 +462,113 @@ class SaeSuite:
 
 
 @dataclass(frozen=True)
+class Decomposition:
+    """Part IV's regressions (dark matter §4, §6-7). The probes are fitted on a seeded
+    `train_fraction` of the analysis tokens and scored on the rest (the paper: 150k of 247k).
+    Error is compared across widths at one sparsity: for each width, the SAE whose k (or L0, for
+    pretrained SAEs) is closest to `reference_l0` (the paper: about 60). Fig. 6 draws
+    `passage_tokens` tokens of analysis context `passage_context`."""
+
+    SECTION = "decomposition"
+    train_fraction: float = 0.6
+    reference_l0: int = 32
+    passage_context: int = 0
+    passage_tokens: int = 48
+
+    def __post_init__(self) -> None:
+        _positive_int(self, "reference_l0", "passage_tokens")
+        _require(
+            isinstance(self.train_fraction, float) and 0.1 <= self.train_fraction <= 0.9,
+            "decomposition.train_fraction",
+            self.train_fraction,
+            "a number in [0.1, 0.9]",
+        )
+        _require(
+            isinstance(self.passage_context, int) and self.passage_context >= 0,
+            "decomposition.passage_context",
+            self.passage_context,
+            "a non-negative integer (an analysis context)",
+        )
+
+
+@dataclass(frozen=True)
+class ActivationModels:
+    """The synthetic tests of dark matter §5 and Apps. B-C. B.1: `theory_samples` sparse sums of
+    `theory_features` orthogonal unit features in `theory_dim` dimensions, with Bernoulli
+    activations (probability `bernoulli_probability`) or Poisson ones (each rate of
+    `poisson_rates`). B.2 and §5.2: `synthetic_tokens` analysis tokens (at most all of them)
+    reconstructed by the suite's SAE nearest (`synthetic_width`, L0 `synthetic_l0`) (the paper:
+    50k tokens, a 16k SAE at L0 68); §5.2 masks the rarest `mask_shares` of its latents (from 0,
+    increasing; the paper: 0-50%, ours go further to show the trend) and adds Gaussian noise of
+    `noise_levels` standard deviations, evenly from 0 to the one whose variance is
+    `max_noise_variance_share` of the clean activations', to the input and to the reconstruction
+    (the paper: 0-4 in Gemma 2 9B's raw units). App. C: the same test on sparse sums of
+    `random_vectors` random Gaussian directions with power-law frequencies (`p_i ∝
+    i^-random_frequency_exponent`) and mean L0 `random_l0`."""
+
+    SECTION = "modeling_activations"
+    theory_samples: int = 100_000
+    theory_features: int = 256
+    theory_dim: int = 512
+    bernoulli_probability: float = 0.02
+    poisson_rates: tuple[float, ...] = (0.01, 0.1, 0.3, 1.0, 3.0)
+    synthetic_tokens: int = 20_000
+    synthetic_width: int = 4096
+    synthetic_l0: int = 64
+    mask_shares: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    noise_levels: int = 5
+    max_noise_variance_share: float = 0.5
+    random_vectors: int = 4096
+    random_l0: int = 32
+    random_frequency_exponent: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive_int(self, "theory_samples", "theory_features", "theory_dim", "synthetic_tokens")
+        _positive_int(self, "synthetic_width", "synthetic_l0", "noise_levels", "random_vectors", "random_l0")
+        _positive_float(
+            self, "bernoulli_probability", "max_noise_variance_share", "random_frequency_exponent"
+        )
+        _require(
+            self.noise_levels >= 2,
+            "modeling_activations.noise_levels",
+            self.noise_levels,
+            "at least 2 (Table 1 correlates estimates with the noise level)",
+        )
+        _require(
+            self.random_l0 < self.random_vectors,
+            "modeling_activations.random_l0",
+            self.random_l0,
+            f"below modeling_activations.random_vectors = {self.random_vectors}",
+        )
+        _require(
+            self.theory_features <= self.theory_dim,
+            "modeling_activations.theory_features",
+            self.theory_features,
+            f"at most modeling_activations.theory_dim = {self.theory_dim} (the features are orthogonal)",
+        )
+        _require(
+            self.bernoulli_probability < 1,
+            "modeling_activations.bernoulli_probability",
+            self.bernoulli_probability,
+            "below 1",
+        )
+        _require(
+            bool(self.poisson_rates) and all(r > 0 for r in self.poisson_rates),
+            "modeling_activations.poisson_rates",
+            self.poisson_rates,
+            "non-empty positive rates",
+        )
+        _require(
+            len(self.mask_shares) >= 2
+            and self.mask_shares[0] == 0
+            and all(a < b < 1 for a, b in zip(self.mask_shares, self.mask_shares[1:])),
+            "modeling_activations.mask_shares",
+            self.mask_shares,
+            "at least two increasing shares in [0, 1), the first 0 (Table 1 is read there)",
+        )
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything a run's size depends on; `name` says which profile it was resolved from."""
 
@@ -477,6 +585,8 @@ class Profile:
     toy_sae: ToySaes = field(default_factory=ToySaes)
     lm: LanguageModelData = field(default_factory=LanguageModelData)
     sae_suite: SaeSuite = field(default_factory=SaeSuite)
+    decomposition: Decomposition = field(default_factory=Decomposition)
+    modeling_activations: ActivationModels = field(default_factory=ActivationModels)
 
     def __post_init__(self) -> None:
         _require(self.device in DEVICES, "device", self.device, f"one of {', '.join(DEVICES)}")
@@ -545,6 +655,13 @@ PROFILES: dict[str, Profile] = {
             neighbour_k=16,
             samples=40_000,
         ),
+        modeling_activations=ActivationModels(
+            theory_samples=20_000,
+            synthetic_tokens=4_000,
+            synthetic_width=1024,
+            synthetic_l0=32,
+            random_vectors=1024,
+        ),
     ),
     "cpu": Profile(
         name="cpu",
@@ -589,6 +706,13 @@ PROFILES: dict[str, Profile] = {
             batch_contexts=4,
         ),
         sae_suite=SaeSuite(source="gemma-scope-9b"),
+        decomposition=Decomposition(reference_l0=60),
+        modeling_activations=ActivationModels(
+            synthetic_tokens=50_000,
+            synthetic_width=16_384,
+            synthetic_l0=68,
+            mask_shares=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+        ),
     ),
 }
 

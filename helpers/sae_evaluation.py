@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from sae_lens import SAE
 
+from helpers.decomposition import stream_rows
 from helpers.language_model import LanguageModel, Site, Splice, run_model
 
 
@@ -68,6 +69,16 @@ def reconstruct(
         torch.cat(l0s).numpy(),
         fired.cpu().numpy(),
     )
+
+
+@torch.no_grad()
+def active_latents(sae: SAE, activations: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """How many latents fire on each of `rows` of a (memory-mapped) activation array: the SAE's
+    per-token L0, streamed a chunk at a time."""
+    counts = [
+        (sae.encode(x) > 0).sum(-1).cpu().numpy() for _, x in stream_rows(activations, rows, sae.W_enc.device)
+    ]
+    return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
 
 
 def spliced_losses(

@@ -98,6 +98,37 @@ def suite_entries(
     return entries
 
 
+def sparsity_grid(entries: list[SaeEntry], site: str) -> list[SaeEntry]:
+    """The SAEs at `site` that form the width x sparsity grid: the TopK ones where there are any
+    (our suite), else all (Gemma Scope's are all JumpReLU)."""
+    at_site = [e for e in entries if e.site == site]
+    if not at_site:
+        raise ValueError(f"the suite has no SAE at {site}.")
+    topk = [e for e in at_site if e.architecture == "topk"]
+    return topk or at_site
+
+
+def sparsity_line(entries: list[SaeEntry], site: str, target: int) -> list[SaeEntry]:
+    """One SAE per width of the grid at `site` (see `sparsity_grid`), the one whose sparsity (k,
+    or L0) is closest to `target` (ties: the sparser), ordered by width: the line along which
+    error is compared across widths."""
+    best: dict[int, SaeEntry] = {}
+    for entry in sparsity_grid(entries, site):
+        current = best.get(entry.width)
+        key = (abs(entry.sparsity - target), entry.sparsity)
+        if current is None or key < (abs(current.sparsity - target), current.sparsity):
+            best[entry.width] = entry
+    return [best[w] for w in sorted(best)]
+
+
+def sparsity_lines(entries: list[SaeEntry], site: str) -> dict[int, list[SaeEntry]]:
+    """A `sparsity_line` for each sparsity the grid's narrowest width has, by that sparsity."""
+    grid = sparsity_grid(entries, site)
+    narrowest = min(e.width for e in grid)
+    targets = sorted({e.sparsity for e in grid if e.width == narrowest})
+    return {target: sparsity_line(entries, site, target) for target in targets}
+
+
 class Normalisation:
     """Centre by the site's mean and scale to mean squared norm `d_in`: `(x - mean) * unit`, with
     both measured over the store's `rows` (default all)."""

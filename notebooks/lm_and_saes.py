@@ -44,6 +44,7 @@ from IPython.display import Markdown, display
 
 from helpers.lm_data import LmData
 from helpers.sae_evaluation import ce_recovered, reconstruct, sae_replacement, spliced_losses
+from helpers.sae_suite import sparsity_grid, sparsity_line, sparsity_lines
 from helpers.scaling_law import fit_power_law_with_constant
 from helpers.section import start_section
 from helpers.topk_training import TopKTraining
@@ -176,11 +177,7 @@ positions = data.position_store.positions
 residual = data.position_store.activations(site_name)
 norms = data.position_store.norms(site_name)
 usable = (positions > 0) & (norms <= threshold)
-topk_main = [e for e in data.entries if e.site == site_name and e.architecture == "topk"]
-middle_k = suite_config.ks[len(suite_config.ks) // 2] if suite_config.source == "ours" else None
-position_entries = [e for e in topk_main if e.sparsity == middle_k] or [
-    e for e in data.entries if e.site == site_name
-][:3]
+position_entries = sparsity_line(data.entries, site_name, config.decomposition.reference_l0)
 edges = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
 edges = [e for e in edges if e < lm_config.context_length] + [lm_config.context_length]
 bucket = np.digitize(positions, edges) - 1
@@ -246,6 +243,7 @@ for entry in data.entries:
     log = records.get(entry.name, {}).get("log", {})
     trained_dead = log.get("dead_latents", -1)
     row = {
+        "name": entry.name,
         "site": entry.site,
         "architecture": entry.architecture,
         "width": entry.width,
@@ -261,12 +259,12 @@ for entry in data.entries:
         row["CE recovered %"] = 100 * ce_recovered(losses[entry.name], losses["clean"], losses["zero"])
     suite_rows.append(row)
 suite = pd.DataFrame(suite_rows)
-display(suite.style.format(precision=3, na_rep="–").hide(axis="index"))
+display(suite.drop(columns="name").style.format(precision=3, na_rep="–").hide(axis="index"))
 results.metric("dead_after_samples", TopKTraining.dead_after)
 results.metric("ce_contexts", lm_config.ce_contexts)
 clean_loss = results.metric("clean_loss", losses["clean"])
 zero_loss = results.metric("zero_ablation_loss", losses["zero"])
-main = suite[suite.site == site_name]
+main = suite[suite.site == site_name].set_index("name")
 max_never_fire = results.metric("max_never_fire_percent", main["never fire %"].max())
 max_dead_in_training = results.metric(
     "max_dead_in_training_percent", np.nanmax(100 * main["dead in training"] / main["width"])
@@ -303,23 +301,25 @@ plt.show()
 # ## FVU against width: a power law with a constant
 #
 # At each k, the FVU of the TopK SAEs against their width is fitted with `c + a·W^-m`
-# (`helpers.scaling_law`); the constant `c` is the error that width alone would not remove.
+# (`helpers.scaling_law`; for a suite of JumpReLU SAEs only, such as Gemma Scope's, each line takes
+# the SAE nearest each L0 at every width); the constant `c` is the error that width alone would not
+# remove.
 
 # %% tags=["hide-input"]
-topk = main[main.architecture == "topk"]
+lines = {k: main.loc[[e.name for e in line]] for k, line in sparsity_lines(data.entries, site_name).items()}
+grid_saes = main.loc[[e.name for e in sparsity_grid(data.entries, site_name)]]
 fits, falls_with_width, falls_with_k = {}, [], []
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
-grid = np.geomspace(topk.width.min(), 4 * topk.width.max(), 100)
-for k, group in topk.groupby("k or target L0"):
-    group = group.sort_values("width")
+grid = np.geomspace(grid_saes.width.min(), 4 * grid_saes.width.max(), 100)
+for k, group in lines.items():
     falls_with_width.append(bool(np.all(np.diff(group.FVU.to_numpy()) < 0)))
     (line,) = ax.plot(group.width, group.FVU, "o", label=f"k = {k}")
     if len(group) >= 3:
         fits[k] = fit_power_law_with_constant(group.width, group.FVU)
         ax.plot(grid, fits[k](grid), color=line.get_color(), lw=1)
         ax.axhline(fits[k].c, color=line.get_color(), ls=":", lw=1)
-for _, group in topk.groupby("width"):
-    falls_with_k.append(bool(np.all(np.diff(group.sort_values("k or target L0").FVU.to_numpy()) < 0)))
+for _, group in grid_saes.groupby("width"):
+    falls_with_k.append(bool(np.all(np.diff(group.sort_values("L0").FVU.to_numpy()) < 0)))
 ax.set(
     xscale="log",
     yscale="log",
@@ -337,22 +337,18 @@ fit_table = pd.DataFrame(
             "c": f.c,
             "a": f.a,
             "m": f.m,
-            "max |fit − FVU|": float(
-                np.abs(
-                    f(topk[topk["k or target L0"] == k].width) - topk[topk["k or target L0"] == k].FVU
-                ).max()
-            ),
+            "max |fit − FVU|": float(np.abs(f(lines[k].width) - lines[k].FVU).max()),
         }
         for k, f in fits.items()
     ]
 )
 display(fit_table.style.format(precision=4).hide(axis="index"))
-reference_k = min(fits, key=lambda k: abs(k - 32)) if fits else None
+reference_k = min(fits, key=lambda k: abs(k - config.decomposition.reference_l0)) if fits else None
 if reference_k is not None:
     results.metric("fit_k", reference_k)
     results.metric("fit_c", fits[reference_k].c)
     results.metric("fit_m", fits[reference_k].m)
-    widest_fvu = topk[topk["k or target L0"] == reference_k].sort_values("width").FVU.iloc[-1]
+    widest_fvu = lines[reference_k].FVU.iloc[-1]
     constant_share = results.metric("fit_constant_share_of_widest_fvu", fits[reference_k].c / widest_fvu)
     fit_error = results.metric(
         "fit_max_abs_error", fit_table.set_index("k").loc[reference_k, "max |fit − FVU|"]
@@ -399,9 +395,9 @@ if reference_k is not None:
         "Gao et al.: the constant is needed at fixed k; the dark-matter paper fits it in Fig. 1.",
         f"At k = {reference_k}: c = {fits[reference_k].c:.3f} ({constant_share:.0%} of the widest SAE's "
         f"FVU), m = {fits[reference_k].m:.2f}, "
-        f"max |fit − FVU| = {fit_error:.4f} over {topk.width.nunique()} widths.",
+        f"max |fit − FVU| = {fit_error:.4f} over {len(lines[reference_k])} widths.",
         verdict(  # three points fit three parameters exactly: only a fourth width tests the law
-            topk.width.nunique() > 3 and constant_share > 0.1 and fit_error < 0.01, fit_error < 0.01
+            len(lines[reference_k]) > 3 and constant_share > 0.1 and fit_error < 0.01, fit_error < 0.01
         ),
     )
 results.claim(

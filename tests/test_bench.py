@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from helpers import bench, lm_bench, profiles
+from helpers import bench, dark_matter_bench, lm_bench, profiles
 
 
 def tiny_settings() -> bench.BenchSettings:
@@ -102,3 +102,15 @@ def test_the_language_model_rows_run_at_smoke_and_beat_the_obvious_way():
     training = lm_bench.topk_sae_training(settings)
     assert training.details["samples"] == 4 * settings.profile.sae_suite.batch_size
     assert 0 < training.details["fvu"] < 2 and 0 < training.details["baseline_fvu"] < 2
+
+
+def test_closed_form_regression_agrees_with_scikit_learn_on_a_bench_sized_problem():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(6000, 40, generator=generator) @ torch.randn(40, 40, generator=generator)
+    y = x @ torch.randn(40, 40, generator=generator) + torch.randn(6000, 40, generator=generator)
+    x, y = x.numpy(), y.numpy()
+    ours_seconds, sklearn_seconds, ours_r2, sklearn_r2 = dark_matter_bench.regression_comparison(
+        x[:4000], y[:4000], x[4000:], y[4000:], torch.device("cpu")
+    )
+    assert ours_seconds > 0 and sklearn_seconds > 0
+    assert 0.5 < ours_r2 < 1 and abs(ours_r2 - sklearn_r2) < 1e-6

@@ -170,3 +170,23 @@ def test_a_splice_leaves_outlier_tokens_their_own_activation():
     assert torch.equal(replaced[0, 0], torch.zeros(2)) and torch.equal(
         replaced[0, 1], torch.tensor([30.0, 40.0])
     )
+
+
+def test_sparsity_line_takes_the_nearest_sparsity_at_each_width():
+    ours = sae_suite.suite_entries(Site(9, "resid_post"), (512, 1024), (16, 32, 64), (512,), 32, 256, 16)
+    line = sae_suite.sparsity_line(ours, "resid_post.9", 40)
+    assert [(e.architecture, e.width, e.sparsity) for e in line] == [("topk", 512, 32), ("topk", 1024, 32)]
+    scope = [p.entry for p in sae_suite.PRETRAINED["gemma-scope-9b"]]
+    line = sae_suite.sparsity_line(scope, "resid_post.20", 60)
+    assert [e.sparsity for e in line] == [58, 57, 55, 62, 50, 48, 57]
+    assert [e.width for e in line] == sorted(e.width for e in line)
+    with pytest.raises(ValueError, match="no SAE at"):
+        sae_suite.sparsity_line(ours, "resid_post.3", 32)
+    assert {
+        k: [e.width for e in line] for k, line in sae_suite.sparsity_lines(ours, "resid_post.9").items()
+    } == {
+        16: [512, 1024],
+        32: [512, 1024],
+        64: [512, 1024],
+    }
+    assert list(sae_suite.sparsity_lines(scope, "resid_post.20")) == [11, 20, 36, 58, 68, 138, 310, 408]

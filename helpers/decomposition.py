@@ -1,0 +1,288 @@
+"""Decomposing SAE error (dark matter §4): closed-form least squares streamed over tokens, R² and
+FVU, and the split of an SAE's error into a linearly predictable and a nonlinear part.
+
+Notation as in the paper: `x` the activation, `Sae(x)` its reconstruction,
+`SaeError(x) = x - Sae(x)`. The vector probe is the affine map `b` from `x` to `SaeError(x)`
+fitted by ordinary least squares with an intercept on the training tokens;
+`LinearError(x) = b(x)` (intercept included) and `NonlinearError(x) = SaeError(x) - b(x)`.
+Pooled FVU is `Σ‖x - x̂‖² / Σ‖x - mean(x)‖²`; the R² of a multi-output regression is
+`1 - SS_res / SS_tot` per output dimension, averaged over dimensions. Every sum is accumulated in
+float64 a chunk of tokens at a time, so the token count is bounded by disk, not by RAM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+Reconstructor = Callable[[torch.Tensor], torch.Tensor]
+CHUNK_ROWS = 8192
+
+
+@dataclass(frozen=True)
+class TokenSplit:
+    """A seeded split of store rows into regression training and test tokens. `rows` are the
+    store's row indices (sorted); `is_train` says which of them the probes are fitted on."""
+
+    rows: np.ndarray
+    is_train: np.ndarray
+
+    @property
+    def train(self) -> np.ndarray:
+        return self.rows[self.is_train]
+
+    @property
+    def test(self) -> np.ndarray:
+        return self.rows[~self.is_train]
+
+
+def split_tokens(rows: np.ndarray, train_fraction: float, seed: int) -> TokenSplit:
+    """Draw `train_fraction` of `rows` at random (seeded) for fitting; the rest is for testing
+    (the paper: 150k of 247k tokens)."""
+    rows = np.sort(np.asarray(rows))
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"train_fraction = {train_fraction!r} must be strictly between 0 and 1.")
+    n_train = round(train_fraction * len(rows))
+    if n_train < 2 or len(rows) - n_train < 2:
+        raise ValueError(
+            f"{len(rows)} rows cannot be split {train_fraction:.0%} / rest with two on each side."
+        )
+    is_train = np.zeros(len(rows), dtype=bool)
+    is_train[np.random.default_rng(seed).choice(len(rows), n_train, replace=False)] = True
+    return TokenSplit(rows, is_train)
+
+
+@dataclass(frozen=True)
+class AffineMap:
+    """`x ↦ x @ weight + bias`, fitted in float64; applied in float64 whatever `x`'s dtype."""
+
+    weight: torch.Tensor  # [d_in, d_out]
+    bias: torch.Tensor  # [d_out]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.weight) @ self.weight + self.bias
+
+    def to(self, device: torch.device | str) -> AffineMap:
+        return AffineMap(self.weight.to(device), self.bias.to(device))
+
+
+def _as_matrix(values: torch.Tensor) -> torch.Tensor:
+    return values.unsqueeze(-1) if values.ndim == 1 else values
+
+
+class LeastSquares:
+    """Ordinary least squares with an intercept, streamed: `add` chunks of (x, y), then `solve`.
+
+    Accumulates `Σx`, `Σy`, `XᵀX` and `XᵀY` in float64 and solves the centred normal equations
+    with a pseudo-inverse, so collinear or constant regressors (a one-hot column that never occurs)
+    get the minimum-norm solution, as scikit-learn's `LinearRegression` does."""
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
+        self.n = 0
+        self._sums: tuple[torch.Tensor, ...] | None = None
+
+    def add(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        x = _as_matrix(x).to(self.device, torch.float64)
+        y = _as_matrix(y).to(self.device, torch.float64)
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} rows and y {len(y)}; they must be the same tokens.")
+        chunk = (x.sum(0), y.sum(0), x.T @ x, x.T @ y)
+        if self._sums is None:
+            self._sums = chunk
+        else:
+            if chunk[2].shape != self._sums[2].shape or chunk[3].shape != self._sums[3].shape:
+                raise ValueError("every chunk must have the same numbers of regressors and targets.")
+            self._sums = tuple(total + part for total, part in zip(self._sums, chunk, strict=True))
+        self.n += len(x)
+
+    def solve(self) -> AffineMap:
+        if self._sums is None or self.n < 2:
+            raise ValueError("least squares needs at least two tokens; add some first.")
+        sum_x, sum_y, xtx, xty = self._sums
+        mean_x, mean_y = sum_x / self.n, sum_y / self.n
+        covariance = xtx - self.n * torch.outer(mean_x, mean_x)
+        cross = xty - self.n * torch.outer(mean_x, mean_y)
+        weight = torch.linalg.pinv(covariance, hermitian=True) @ cross
+        return AffineMap(weight, mean_y - mean_x @ weight)
+
+
+class ExplainedVariance:
+    """Streams (target, prediction) chunks; gives the per-dimension-averaged R² and the pooled FVU
+    of the same predictions. All sums in float64."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._sums: tuple[torch.Tensor, ...] | None = None
+
+    def add(self, target: torch.Tensor, prediction: torch.Tensor) -> None:
+        target = _as_matrix(target).double()
+        prediction = _as_matrix(prediction).to(target)
+        if target.shape != prediction.shape:
+            raise ValueError(f"target {tuple(target.shape)} and prediction {tuple(prediction.shape)} differ.")
+        chunk = (target.sum(0), target.pow(2).sum(0), (target - prediction).pow(2).sum(0))
+        self._sums = (
+            chunk if self._sums is None else tuple(a + b for a, b in zip(self._sums, chunk, strict=True))
+        )
+        self.n += len(target)
+
+    def _totals(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._sums is None or self.n < 2:
+            raise ValueError("explained variance needs at least two tokens.")
+        total, squares, residual = self._sums
+        return squares - total.pow(2) / self.n, residual
+
+    @property
+    def r2(self) -> float:
+        """`1 - SS_res / SS_tot` per output dimension, averaged over dimensions."""
+        ss_tot, ss_res = self._totals()
+        return float((1 - ss_res / ss_tot).mean())
+
+    @property
+    def fvu(self) -> float:
+        """`Σ SS_res / Σ SS_tot` pooled over dimensions."""
+        ss_tot, ss_res = self._totals()
+        return float(ss_res.sum() / ss_tot.sum())
+
+
+def fit_affine(x: torch.Tensor, y: torch.Tensor) -> AffineMap:
+    """Least squares with an intercept on tensors already in memory."""
+    solver = LeastSquares(x.device)
+    solver.add(x, y)
+    return solver.solve()
+
+
+def r2_score(target: torch.Tensor, prediction: torch.Tensor) -> float:
+    """R² averaged over output dimensions (scikit-learn's `r2_score` with uniform averaging)."""
+    score = ExplainedVariance()
+    score.add(target, prediction)
+    return score.r2
+
+
+def fvu(x: torch.Tensor, reconstruction: torch.Tensor) -> float:
+    """Fraction of variance unexplained, pooled over dimensions."""
+    score = ExplainedVariance()
+    score.add(x, reconstruction)
+    return score.fvu
+
+
+def stream_rows(
+    activations: np.ndarray, rows: np.ndarray, device: torch.device, chunk: int = CHUNK_ROWS
+) -> Iterator[tuple[slice, torch.Tensor]]:
+    """`(where, x)` for consecutive chunks of `rows` of a (memory-mapped) `[n, d]` array, as float32
+    on `device`; `where` locates the chunk within `rows`."""
+    for start in range(0, len(rows), chunk):
+        where = slice(start, min(start + chunk, len(rows)))
+        block = np.asarray(activations[rows[where]], dtype=np.float32)
+        yield where, torch.from_numpy(block).to(device)
+
+
+@dataclass
+class ErrorDecomposition:
+    """One reconstruction's error split into linear and nonlinear parts (paper Eqs. 2-4).
+
+    Scores are on the test tokens. Per-token arrays follow `split.rows` (train and test tokens
+    alike; `split.is_train` tells them apart)."""
+
+    split: TokenSplit
+    vector_probe: AffineMap  # x ↦ predicted SaeError(x)  (Eq. 3)
+    norm_probe: AffineMap  # x ↦ predicted ‖SaeError(x)‖²  (Eq. 2)
+    fvu_sae: float
+    fvu_nonlinear: float  # FVU(x, Sae(x) + b(x))  (Eq. 4)
+    vector_probe_r2: float
+    norm_probe_r2: float
+    input_norm: np.ndarray
+    reconstruction_norm: np.ndarray
+    error_norm: np.ndarray
+    linear_error_norm: np.ndarray
+    nonlinear_error_norm: np.ndarray
+    linear_error_cosine_with_x: np.ndarray
+
+    @property
+    def fvu_linear(self) -> float:
+        """`FVU(Sae) - FVU_nonlinear`: the share of variance the vector probe recovers."""
+        return self.fvu_sae - self.fvu_nonlinear
+
+
+@torch.no_grad()
+def decompose(
+    reconstruct: Reconstructor, activations: np.ndarray, split: TokenSplit, device: torch.device
+) -> ErrorDecomposition:
+    """Fit the vector and norm probes of `reconstruct`'s error on the training tokens, then score
+    them on the test tokens and record every token's norms. Two streamed passes over the store."""
+    vector, norm = LeastSquares(device), LeastSquares(device)
+    for _, x in stream_rows(activations, split.train, device):
+        error = x - reconstruct(x)
+        vector.add(x, error)
+        norm.add(x, error.double().pow(2).sum(-1))
+    vector_probe, norm_probe = vector.solve(), norm.solve()
+
+    scores = {name: ExplainedVariance() for name in ("sae", "nonlinear", "vector", "norm")}
+    per_token = {
+        name: np.empty(len(split.rows)) for name in ("x", "sae", "error", "linear", "nonlinear", "cos")
+    }
+    for where, x in stream_rows(activations, split.rows, device):
+        reconstruction = reconstruct(x).double()
+        x = x.double()
+        error = x - reconstruction
+        linear = vector_probe(x)
+        nonlinear = error - linear
+        squared_error = error.pow(2).sum(-1)
+        test = torch.from_numpy(~split.is_train[where]).to(device)
+        scores["sae"].add(x[test], reconstruction[test])
+        scores["nonlinear"].add(x[test], (reconstruction + linear)[test])
+        scores["vector"].add(error[test], linear[test])
+        scores["norm"].add(squared_error[test], norm_probe(x)[test])
+        columns = {
+            "x": x.norm(dim=-1),
+            "sae": reconstruction.norm(dim=-1),
+            "error": squared_error.sqrt(),
+            "linear": linear.norm(dim=-1),
+            "nonlinear": nonlinear.norm(dim=-1),
+            "cos": torch.nn.functional.cosine_similarity(linear, x, dim=-1),
+        }
+        for name, values in columns.items():
+            per_token[name][where] = values.cpu().numpy()
+    return ErrorDecomposition(
+        split=split,
+        vector_probe=vector_probe,
+        norm_probe=norm_probe,
+        fvu_sae=scores["sae"].fvu,
+        fvu_nonlinear=scores["nonlinear"].fvu,
+        vector_probe_r2=scores["vector"].r2,
+        norm_probe_r2=scores["norm"].r2,
+        input_norm=per_token["x"],
+        reconstruction_norm=per_token["sae"],
+        error_norm=per_token["error"],
+        linear_error_norm=per_token["linear"],
+        nonlinear_error_norm=per_token["nonlinear"],
+        linear_error_cosine_with_x=per_token["cos"],
+    )
+
+
+def scalar_prediction_r2(source: np.ndarray, target: np.ndarray, split: TokenSplit) -> float:
+    """R² on the test tokens of `target ≈ a·source + c` fitted on the training tokens (Eq. 5:
+    one SAE's per-token error norm from another's). `source` may have several columns (Eq. 10)."""
+    x, y = (
+        torch.from_numpy(np.asarray(source, dtype=np.float64)),
+        torch.from_numpy(np.asarray(target, dtype=np.float64)),
+    )
+    train = torch.from_numpy(split.is_train)
+    probe = fit_affine(x[train], y[train])
+    return r2_score(y[~train], probe(_as_matrix(x[~train])).squeeze(-1))
+
+
+def group_mean_r2(groups: np.ndarray, target: np.ndarray, split: TokenSplit) -> float:
+    """R² on the test tokens of predicting `target` by its mean over the training tokens of the
+    same group (e.g. token identity: OLS on a one-hot encoding); groups unseen in training get the
+    training mean."""
+    groups, target = np.asarray(groups), np.asarray(target, dtype=np.float64)
+    train, test = split.is_train, ~split.is_train
+    codes, inverse = np.unique(groups, return_inverse=True)
+    counts = np.bincount(inverse[train], minlength=len(codes))
+    sums = np.bincount(inverse[train], weights=target[train], minlength=len(codes))
+    means = np.where(counts > 0, sums / np.maximum(counts, 1), target[train].mean())
+    return r2_score(torch.from_numpy(target[test]), torch.from_numpy(means[inverse[test]]))
