@@ -561,7 +561,7 @@ class ActivationModels:
         _require(
             len(self.mask_shares) >= 2
             and self.mask_shares[0] == 0
-            and all(a < b < 1 for a, b in zip(self.mask_shares, self.mask_shares[1:])),
+            and all(a < b < 1 for a, b in zip(self.mask_shares[:-1], self.mask_shares[1:], strict=True)),
             "modeling_activations.mask_shares",
             self.mask_shares,
             "at least two increasing shares in [0, 1), the first 0 (Table 1 is read there)",
