@@ -93,6 +93,9 @@ for entry in tqdm(main_entries, desc="decompose", unit="SAE"):
     token_l0[entry.name] = active_latents(sae, activations, split.rows)
 grid_seconds = results.metric("grid_seconds", time.perf_counter() - started)
 results.metric("n_saes", len(main_entries))
+results.metric(
+    "max_nonlinear_minus_sae_fvu", max(d.fvu_nonlinear - d.fvu_sae for d in decompositions.values())
+)
 test = ~split.is_train
 table = pd.DataFrame(
     [
