@@ -94,6 +94,11 @@ class Results:
         return "\n".join(lines)
 
 
+def verdict(holds: bool, partly: bool = False) -> str:
+    """A claim row's verdict: `yes` when the claim holds, else `partly` or `no`."""
+    return "yes" if holds else ("partly" if partly else "no")
+
+
 def read_results(path: str | os.PathLike) -> dict[str, Any]:
     """Load and validate a `results.json`; raises ValueError naming what is wrong."""
     data = json.loads(Path(path).read_text())

@@ -43,6 +43,7 @@ import torch
 from IPython.display import Markdown, display
 
 from helpers.lm_data import LmData
+from helpers.results import verdict
 from helpers.sae_evaluation import ce_recovered, reconstruct, sae_replacement, spliced_losses
 from helpers.sae_suite import sparsity_grid, sparsity_line, sparsity_lines
 from helpers.scaling_law import fit_power_law_with_constant
@@ -365,10 +366,6 @@ share_falls_with_k = results.metric("share_widths_falls_with_k", np.mean(falls_w
 
 
 # %% tags=["hide-input"]
-def verdict(holds: bool, partly: bool = False) -> str:
-    return "yes" if holds else ("partly" if partly else "no")
-
-
 results.claim(
     "early_positions_easier",
     "The first positions of a context are easier to reconstruct, so they are dropped.",

@@ -52,6 +52,7 @@ from IPython.display import Markdown, display
 from helpers import synthetic_activations as synthetic
 from helpers.decomposition import fvu, split_tokens
 from helpers.lm_data import LmData
+from helpers.results import verdict
 from helpers.sae_suite import sparsity_line
 from helpers.section import start_section
 
@@ -498,10 +499,6 @@ plt.show()
 
 
 # %% tags=["hide-input"]
-def verdict(holds: bool, partly: bool = False) -> str:
-    return "yes" if holds else ("partly" if partly else "no")
-
-
 results.claim(
     "bernoulli_probe_perfect",
     "For orthogonal features with Bernoulli activations, a linear probe predicts ‖x‖² perfectly, "

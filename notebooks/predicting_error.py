@@ -50,6 +50,7 @@ from tqdm.auto import tqdm
 from helpers.decomposition import decompose, group_mean_r2, scalar_prediction_r2, split_tokens
 from helpers.lm_data import LmData
 from helpers.plotting import token_heatmap
+from helpers.results import verdict
 from helpers.sae_evaluation import active_latents
 from helpers.sae_suite import sparsity_grid, sparsity_line, sparsity_lines
 from helpers.scaling_law import fit_power_law_with_constant
@@ -391,10 +392,6 @@ best_baseline = results.metric("best_baseline_r2", predictors.to_numpy().max())
 
 
 # %% tags=["hide-input"]
-def verdict(holds: bool, partly: bool = False) -> str:
-    return "yes" if holds else ("partly" if partly else "no")
-
-
 results.claim(
     "norm_probe_high",
     "A linear probe on x predicts the SAE error's squared norm (Eq. 2).",

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from helpers.results import Results, read_results
+from helpers.results import Results, read_results, verdict
 
 
 def test_results_json_has_the_shared_shape(tmp_path):
@@ -72,3 +72,12 @@ def test_malformed_results_json_is_detected(tmp_path):
     path.write_text("{}")
     with pytest.raises(ValueError, match="missing keys"):
         read_results(path)
+
+
+def test_verdict_reads_holds_then_partly():
+    assert [verdict(True), verdict(True, True), verdict(False, True), verdict(False)] == [
+        "yes",
+        "yes",
+        "partly",
+        "no",
+    ]
