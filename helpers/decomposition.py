@@ -7,7 +7,8 @@ fitted by ordinary least squares with an intercept on the training tokens;
 `LinearError(x) = b(x)` (intercept included) and `NonlinearError(x) = SaeError(x) - b(x)`.
 Pooled FVU is `Σ‖x - x̂‖² / Σ‖x - mean(x)‖²`; the R² of a multi-output regression is
 `1 - SS_res / SS_tot` per output dimension, averaged over dimensions. Every sum is accumulated in
-float64 a chunk of tokens at a time, so the token count is bounded by disk, not by RAM.
+float64 a chunk of tokens at a time, so the token count is bounded by disk, not by RAM (the
+products within a chunk are taken in the chunk's dtype: see `LeastSquares`).
 """
 
 from __future__ import annotations
@@ -76,38 +77,47 @@ def _as_matrix(values: torch.Tensor) -> torch.Tensor:
 class LeastSquares:
     """Ordinary least squares with an intercept, streamed: `add` chunks of (x, y), then `solve`.
 
-    Accumulates `Σx`, `Σy`, `XᵀX` and `XᵀY` in float64 and solves the centred normal equations
-    with a pseudo-inverse, so collinear or constant regressors (a one-hot column that never occurs)
-    get the minimum-norm solution, as scikit-learn's `LinearRegression` does."""
+    Each chunk is shifted by the first chunk's means (so the products are of nearly centred
+    values and no precision is lost to the mean), its products `XᵀX` and `XᵀY` are taken in the
+    chunk's own dtype (float32 activations: float32 matmuls, twice as fast as float64 on a CPU),
+    and the chunk sums are accumulated in float64, so precision does not degrade with the token
+    count. The centred normal equations are solved with a pseudo-inverse, so collinear or constant
+    regressors (a one-hot column that never occurs) get the minimum-norm solution, as
+    scikit-learn's `LinearRegression` does."""
 
     def __init__(self, device: torch.device | str = "cpu"):
         self.device = torch.device(device)
         self.n = 0
+        self._shift: tuple[torch.Tensor, torch.Tensor] | None = None
         self._sums: tuple[torch.Tensor, ...] | None = None
 
     def add(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        x = _as_matrix(x).to(self.device, torch.float64)
-        y = _as_matrix(y).to(self.device, torch.float64)
+        x, y = _as_matrix(x).to(self.device), _as_matrix(y).to(self.device)
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} rows and y {len(y)}; they must be the same tokens.")
-        chunk = (x.sum(0), y.sum(0), x.T @ x, x.T @ y)
-        if self._sums is None:
-            self._sums = chunk
-        else:
-            if chunk[2].shape != self._sums[2].shape or chunk[3].shape != self._sums[3].shape:
-                raise ValueError("every chunk must have the same numbers of regressors and targets.")
-            self._sums = tuple(total + part for total, part in zip(self._sums, chunk, strict=True))
+        dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.float32)
+        x, y = x.to(dtype), y.to(dtype)
+        if self._shift is None:
+            self._shift = (x.double().mean(0), y.double().mean(0))
+        elif x.shape[1] != len(self._shift[0]) or y.shape[1] != len(self._shift[1]):
+            raise ValueError("every chunk must have the same numbers of regressors and targets.")
+        x, y = x - self._shift[0].to(dtype), y - self._shift[1].to(dtype)
+        chunk = tuple(part.double() for part in (x.sum(0), y.sum(0), x.T @ x, x.T @ y))
+        self._sums = (
+            chunk if self._sums is None else tuple(a + b for a, b in zip(self._sums, chunk, strict=True))
+        )
         self.n += len(x)
 
     def solve(self) -> AffineMap:
-        if self._sums is None or self.n < 2:
+        if self._sums is None or self._shift is None or self.n < 2:
             raise ValueError("least squares needs at least two tokens; add some first.")
         sum_x, sum_y, xtx, xty = self._sums
-        mean_x, mean_y = sum_x / self.n, sum_y / self.n
+        mean_x, mean_y = sum_x / self.n, sum_y / self.n  # of the shifted values
         covariance = xtx - self.n * torch.outer(mean_x, mean_x)
         cross = xty - self.n * torch.outer(mean_x, mean_y)
         weight = torch.linalg.pinv(covariance, hermitian=True) @ cross
-        return AffineMap(weight, mean_y - mean_x @ weight)
+        shift_x, shift_y = self._shift
+        return AffineMap(weight, shift_y + mean_y - (shift_x + mean_x) @ weight)
 
 
 class ExplainedVariance:

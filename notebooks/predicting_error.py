@@ -71,7 +71,7 @@ results.metric("train_fraction", settings.train_fraction)
 # ## Probes and their data
 #
 # Every regression here is ordinary least squares with an intercept, solved in closed form from
-# `XᵀX` and `XᵀY` accumulated in float64 over the activation store (`helpers.decomposition`,
+# `XᵀX` and `XᵀY` summed in float64 chunk by chunk over the activation store (`helpers.decomposition`,
 # checked against scikit-learn in the tests). As in the paper, the probes are fitted on a random
 # {glue:text}`train_fraction:.0%` of the analysis tokens ({glue:text}`train_tokens:,` tokens,
 # against d = {glue:text}`d_model` dimensions) and every R² is measured on the other
