@@ -146,10 +146,15 @@ class ExplainedVariance:
         return squares - total.pow(2) / self.n, residual
 
     @property
+    def r2_by_output(self) -> np.ndarray:
+        """`1 - SS_res / SS_tot` of each output dimension."""
+        ss_tot, ss_res = self._totals()
+        return (1 - ss_res / ss_tot).cpu().numpy()
+
+    @property
     def r2(self) -> float:
         """`1 - SS_res / SS_tot` per output dimension, averaged over dimensions."""
-        ss_tot, ss_res = self._totals()
-        return float((1 - ss_res / ss_tot).mean())
+        return float(self.r2_by_output.mean())
 
     @property
     def fvu(self) -> float:
@@ -209,6 +214,7 @@ class ErrorDecomposition:
     error_norm: np.ndarray
     linear_error_norm: np.ndarray
     nonlinear_error_norm: np.ndarray
+    without_linear_error_norm: np.ndarray  # ‖Sae(x) + NonlinearError(x)‖ = ‖x - b(x)‖
     linear_error_cosine_with_x: np.ndarray
 
     @property
@@ -232,7 +238,8 @@ def decompose(
 
     scores = {name: ExplainedVariance() for name in ("sae", "nonlinear", "vector", "norm")}
     per_token = {
-        name: np.empty(len(split.rows)) for name in ("x", "sae", "error", "linear", "nonlinear", "cos")
+        name: np.empty(len(split.rows))
+        for name in ("x", "sae", "error", "linear", "nonlinear", "without_linear", "cos")
     }
     for where, x in stream_rows(activations, split.rows, device):
         reconstruction = reconstruct(x).double()
@@ -252,6 +259,7 @@ def decompose(
             "error": squared_error.sqrt(),
             "linear": linear.norm(dim=-1),
             "nonlinear": nonlinear.norm(dim=-1),
+            "without_linear": (x - linear).norm(dim=-1),
             "cos": torch.nn.functional.cosine_similarity(linear, x, dim=-1),
         }
         for name, values in columns.items():
@@ -269,8 +277,29 @@ def decompose(
         error_norm=per_token["error"],
         linear_error_norm=per_token["linear"],
         nonlinear_error_norm=per_token["nonlinear"],
+        without_linear_error_norm=per_token["without_linear"],
         linear_error_cosine_with_x=per_token["cos"],
     )
+
+
+@torch.no_grad()
+def linear_prediction_r2(
+    activations: np.ndarray, targets: np.ndarray, split: TokenSplit, device: torch.device
+) -> np.ndarray:
+    """Test R² of predicting each column of `targets` (`[len(split.rows), m]`, one row per token
+    of `split.rows`) by an affine map of the activation, fitted on the training tokens: the norm
+    prediction test of Eq. 2 for many per-token scalars at once, in two streamed passes."""
+    targets = _as_matrix(torch.from_numpy(np.asarray(targets, dtype=np.float64)))
+    if len(targets) != len(split.rows):
+        raise ValueError(f"{len(targets)} target rows for {len(split.rows)} tokens; give one per token.")
+    train_index, test_index = (np.flatnonzero(mask) for mask in (split.is_train, ~split.is_train))
+    solver, score = LeastSquares(device), ExplainedVariance()
+    for where, x in stream_rows(activations, split.train, device):
+        solver.add(x, targets[train_index[where]].to(device))
+    probe = solver.solve()
+    for where, x in stream_rows(activations, split.test, device):
+        score.add(targets[test_index[where]].to(device), probe(x))
+    return score.r2_by_output
 
 
 def scalar_prediction_r2(source: np.ndarray, target: np.ndarray, split: TokenSplit) -> float:

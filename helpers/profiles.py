@@ -569,6 +569,45 @@ class ActivationModels:
 
 
 @dataclass(frozen=True)
+class ErrorComponents:
+    """Dark matter §6. Fig. 8: two TopK SAEs of `component_sae_expansion` × d latents at k
+    `component_sae_k` (the paper: 16 × d, k 32), one on the LinearError and one on the
+    NonlinearError of the suite's SAE whose two parts are closest in norm, each trained on
+    `component_sae_samples` training-store tokens (the paper: about 100M); the proxy
+    interpretability score reads `scored_latents` latents of each, drawn at random from those that
+    fire at least `min_firings` times on the test tokens."""
+
+    SECTION = "error_components"
+    component_sae_expansion: int = 8
+    component_sae_k: int = 32
+    component_sae_samples: int = 600_000
+    scored_latents: int = 400
+    min_firings: int = 20
+
+    def __post_init__(self) -> None:
+        _positive_int(self, "component_sae_expansion", "component_sae_k", "component_sae_samples")
+        _positive_int(self, "scored_latents")
+        _require(
+            isinstance(self.min_firings, int) and self.min_firings >= 20,
+            "error_components.min_firings",
+            self.min_firings,
+            "an integer of at least 20 (ten held-out deciles of two firings)",
+        )
+
+
+@dataclass(frozen=True)
+class NonlinearReduction:
+    """Dark matter §7. Fig. 10a re-encodes `pursuit_tokens` analysis tokens (test and training
+    tokens in the usual split) with gradient pursuit on each SAE's frozen decoder."""
+
+    SECTION = "reducing_nonlinear_error"
+    pursuit_tokens: int = 8_192
+
+    def __post_init__(self) -> None:
+        _positive_int(self, "pursuit_tokens")
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything a run's size depends on; `name` says which profile it was resolved from."""
 
@@ -587,6 +626,8 @@ class Profile:
     sae_suite: SaeSuite = field(default_factory=SaeSuite)
     decomposition: Decomposition = field(default_factory=Decomposition)
     modeling_activations: ActivationModels = field(default_factory=ActivationModels)
+    error_components: ErrorComponents = field(default_factory=ErrorComponents)
+    reducing_nonlinear_error: NonlinearReduction = field(default_factory=NonlinearReduction)
 
     def __post_init__(self) -> None:
         _require(self.device in DEVICES, "device", self.device, f"one of {', '.join(DEVICES)}")
@@ -662,6 +703,10 @@ PROFILES: dict[str, Profile] = {
             synthetic_l0=32,
             random_vectors=1024,
         ),
+        error_components=ErrorComponents(
+            component_sae_expansion=4, component_sae_samples=40_000, scored_latents=200
+        ),
+        reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=4_096),
     ),
     "cpu": Profile(
         name="cpu",
@@ -713,6 +758,8 @@ PROFILES: dict[str, Profile] = {
             synthetic_l0=68,
             mask_shares=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
         ),
+        error_components=ErrorComponents(component_sae_expansion=16, component_sae_samples=20_000_000),
+        reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=50_000),
     ),
 }
 

@@ -55,6 +55,16 @@ class Results:
         self.save()
         return number
 
+    def label(self, name: str, text: str) -> str:
+        """Glue a name the run chose (an SAE, a component) under `name`, as inline code: quote it
+        in prose as {glue:md}`name`. Names are not metrics, so `results.json` does not record them."""
+        if not isinstance(text, str):
+            raise TypeError(f"label {name!r} must be a string, got {type(text).__name__}.")
+        from IPython.display import Markdown
+
+        _glue(name, Markdown(f"`{text}`"))
+        return text
+
     def claim(self, id: str, claim: str, paper: str, ours: str, holds: str) -> None:
         """One row of the page's claim table: the paper's statement beside ours and the verdict."""
         if holds not in VERDICTS:

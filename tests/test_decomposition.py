@@ -13,6 +13,7 @@ from helpers.decomposition import (
     fit_affine,
     fvu,
     group_mean_r2,
+    linear_prediction_r2,
     r2_score,
     scalar_prediction_r2,
     split_tokens,
@@ -66,7 +67,11 @@ def test_float32_products_score_as_a_float64_solve_even_far_off_centre(offset):
     rng = np.random.default_rng(1)
     rotation = np.linalg.qr(rng.normal(size=(24, 24)))[0]
     x = rng.normal(size=(20_000, 24)) * np.logspace(0, 3, 24) @ rotation + offset
-    y = x @ rng.normal(size=(24, 7)) + 0.01 * (x[:, :7] - offset) ** 2 + rng.normal(scale=30.0, size=(20_000, 7))
+    y = (
+        x @ rng.normal(size=(24, 7))
+        + 0.01 * (x[:, :7] - offset) ** 2
+        + rng.normal(scale=30.0, size=(20_000, 7))
+    )
     x, y = (values.astype(np.float32).astype(np.float64) for values in (x, y - offset))
     train, test = slice(0, 15_000), slice(15_000, None)
     streamed = LeastSquares()
@@ -75,7 +80,9 @@ def test_float32_products_score_as_a_float64_solve_even_far_off_centre(offset):
         streamed.add(torch.from_numpy(x[rows]).float(), torch.from_numpy(y[rows]).float())
     whole = fit_affine(torch.from_numpy(x[train]), torch.from_numpy(y[train]))
     target, x_test = torch.from_numpy(y[test]), torch.from_numpy(x[test])
-    assert r2_score(target, streamed.solve()(x_test)) == pytest.approx(r2_score(target, whole(x_test)), abs=1e-5)
+    assert r2_score(target, streamed.solve()(x_test)) == pytest.approx(
+        r2_score(target, whole(x_test)), abs=1e-5
+    )
 
 
 def test_exact_affine_relation_is_recovered_with_r2_one():
@@ -141,6 +148,12 @@ def sparse_activations(n=4000, d=32, n_features=48, seed=5):
     return (codes @ features + 0.3).astype(np.float32)
 
 
+def top4(x):
+    """A crude sparse 'SAE': keep each token's 4 largest coordinates in a fixed basis."""
+    kept = torch.topk(x.abs(), 4, dim=-1).indices
+    return torch.zeros_like(x).scatter(-1, kept, x.gather(-1, kept))
+
+
 def test_a_shrinking_reconstruction_has_only_linear_error():
     acts = sparse_activations()
     split = split_tokens(np.arange(len(acts)), 0.6, seed=0)
@@ -156,15 +169,10 @@ def test_a_shrinking_reconstruction_has_only_linear_error():
 
 
 def test_decomposition_identities_on_a_sparse_reconstruction():
-    """A crude sparse 'SAE' (keep each token's 4 largest coordinates in a fixed basis): the split
-    FVU(Sae) = linear + nonlinear holds by definition, nonlinear ≤ SAE FVU, R² ≤ 1, and the
-    per-token norms agree with the vectors they describe."""
+    """For the `top4` 'SAE': FVU(Sae) = linear + nonlinear by definition, nonlinear ≤ SAE FVU,
+    R² ≤ 1, and the per-token norms agree with the vectors they describe."""
     acts = sparse_activations(seed=6)
     split = split_tokens(np.arange(len(acts)), 0.6, seed=1)
-
-    def top4(x):
-        kept = torch.topk(x.abs(), 4, dim=-1).indices
-        return torch.zeros_like(x).scatter(-1, kept, x.gather(-1, kept))
 
     result = decompose(top4, acts, split, torch.device("cpu"))
     assert 0 < result.fvu_nonlinear < result.fvu_sae < 1
@@ -177,6 +185,32 @@ def test_decomposition_identities_on_a_sparse_reconstruction():
     assert result.fvu_sae == pytest.approx(fvu(x[test], x[test] - error[test]), rel=1e-9)
     linear = result.vector_probe(x)
     np.testing.assert_allclose(result.nonlinear_error_norm, (error - linear).norm(dim=-1).numpy(), rtol=1e-5)
+
+
+def test_norm_prediction_of_many_scalars_at_once():
+    """The six-component test (Fig. 7) regresses every per-token squared norm on x in one pass:
+    its SaeError column reproduces the norm probe of `decompose`, each column matches scikit-learn,
+    and ‖x - b(x)‖ is the norm of Sae(x) + NonlinearError(x)."""
+    acts = sparse_activations(seed=9)
+    split = split_tokens(np.arange(len(acts)), 0.6, seed=3)
+
+    result = decompose(top4, acts, split, torch.device("cpu"))
+    x = torch.from_numpy(acts[split.rows]).double()
+    reconstruction = top4(x.float()).double()
+    nonlinear = x - reconstruction - result.vector_probe(x)
+    np.testing.assert_allclose(
+        result.without_linear_error_norm, (reconstruction + nonlinear).norm(dim=-1).numpy(), rtol=1e-5
+    )
+    targets = np.column_stack([result.input_norm, result.error_norm, result.nonlinear_error_norm]) ** 2
+    r2 = linear_prediction_r2(acts, targets, split, torch.device("cpu"))
+    assert r2[1] == pytest.approx(result.norm_probe_r2, abs=1e-6)
+    train, test = split.is_train, ~split.is_train
+    x_numpy = acts[split.rows].astype(np.float64)
+    reference = LinearRegression().fit(x_numpy[train], targets[train])
+    expected = sklearn_r2(targets[test], reference.predict(x_numpy[test]), multioutput="raw_values")
+    np.testing.assert_allclose(r2, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="one per token"):
+        linear_prediction_r2(acts, targets[:-1], split, torch.device("cpu"))
 
 
 def test_scalar_prediction_of_one_error_norm_from_another():

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from helpers.pursuit import gradient_pursuit
+from helpers import pursuit
+from helpers.pursuit import PursuitReconstructor, gradient_pursuit, pursuit_code
 
 
 def dictionary(width=64, d=32, seed=0):
@@ -78,3 +79,54 @@ def test_bad_inputs_fail_with_a_message():
         gradient_pursuit(torch.zeros(2, 4), atoms, torch.zeros(4), torch.tensor([1]))
     with pytest.raises(ValueError, match="width = 4"):
         gradient_pursuit(torch.zeros(1, 4), atoms, torch.zeros(4), torch.tensor([5]))
+
+
+def test_the_code_reconstructs_what_gradient_pursuit_returns_and_never_exceeds_its_l0():
+    atoms, generator = dictionary(width=80, d=24, seed=4)
+    x = sparse_codes(300, 80, 6, generator) @ atoms + 0.1 * torch.randn(300, 24, generator=generator)
+    bias = 0.2 * torch.randn(24, generator=generator)
+    l0 = torch.randint(0, 9, (300,), generator=generator)
+    code = pursuit_code(x, atoms, bias, l0)
+    assert code.weights.shape == (300, 8) and (code.weights >= 0).all()
+    assert (code.l0 <= l0).all() and (code.l0 == l0).float().mean() > 0.9
+    torch.testing.assert_close(code.decode(atoms, bias), gradient_pursuit(x, atoms, bias, l0))
+
+
+def test_chunks_of_any_size_give_the_same_code(monkeypatch):
+    atoms, generator = dictionary(width=40, d=16, seed=5)
+    x = torch.randn(50, 16, generator=generator)
+    l0 = torch.randint(1, 6, (50,), generator=generator)
+    whole = gradient_pursuit(x, atoms, torch.zeros(16), l0)
+    monkeypatch.setattr(pursuit, "PURSUIT_CHUNK_ROWS", 7)
+    torch.testing.assert_close(gradient_pursuit(x, atoms, torch.zeros(16), l0), whole)
+
+
+class TopKSae(torch.nn.Module):
+    """A tied TopK SAE on a given dictionary: as much of sae_lens's interface as pursuit reads."""
+
+    def __init__(self, atoms: torch.Tensor, bias: torch.Tensor, k: int):
+        super().__init__()
+        self.W_dec, self.b_dec, self.k = atoms, bias, k
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        pre = (x - self.b_dec) @ self.W_dec.T
+        top = pre.topk(self.k, dim=-1)
+        return torch.zeros_like(pre).scatter(1, top.indices, top.values.clamp_min(0))
+
+
+def test_the_reconstructor_runs_pursuit_at_the_sae_l0_and_tallies_every_token():
+    atoms, generator = dictionary(width=96, d=40, seed=6)
+    x = sparse_codes(120, 96, 5, generator) @ atoms + 0.05 * torch.randn(120, 40, generator=generator)
+    bias = torch.full((40,), 0.1)
+    sae = TopKSae(atoms, bias, k=5)
+    reconstruct = PursuitReconstructor(sae)
+    first, second = reconstruct(x[:70]), reconstruct(x[70:])
+    sae_l0 = (sae.encode(x) > 0).sum(-1)
+    torch.testing.assert_close(torch.cat([first, second]), gradient_pursuit(x, atoms, bias, sae_l0))
+    code_l0 = pursuit_code(x, atoms, bias, sae_l0).l0
+    torch.testing.assert_close(reconstruct(x[50:90]), torch.cat([first, second])[50:90])
+    assert reconstruct.tokens == 120, "a token seen before is remembered, not pursued or counted again"
+    assert reconstruct.sae_l0_sum == int(sae_l0.sum())
+    assert reconstruct.pursuit_l0_sum == int(code_l0.sum())
+    assert reconstruct.tokens_at_sae_l0 == int((code_l0 == sae_l0).sum()) and reconstruct.max_l0_excess == 0
+    assert reconstruct(x[:0]).shape == (0, 40)

@@ -38,6 +38,7 @@ def test_numpy_and_torch_scalars_become_plain_numbers(tmp_path):
     [
         (lambda r: r.metric("x", "two"), TypeError, "metric 'x' must be a number"),
         (lambda r: r.metric("x", float("nan")), ValueError, "finite"),
+        (lambda r: r.label("x", 2.0), TypeError, "label 'x' must be a string"),
         (lambda r: r.claim("c", "claim", "p", "o", "maybe"), ValueError, "choose one of yes, partly, no"),
     ],
 )
