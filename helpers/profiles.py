@@ -675,7 +675,13 @@ PROFILES: dict[str, Profile] = {
             basis_steps=1_000,
         ),
         toy_sae=ToySaes(
-            samples=8_000_000, orthogonality_samples=16_000_000, lr=3e-3, seeds=4, eval_samples=20_000
+            samples=8_000_000,
+            orthogonality_samples=16_000_000,
+            lr=3e-3,
+            seeds=4,
+            eval_samples=20_000,
+            jump_relu_run=False,
+            weak_firings_only_run=False,
         ),
         lm=LanguageModelData(
             model="smollm2-135m",
