@@ -81,9 +81,9 @@ results.metric("test_tokens", int(test.sum()))
 results.metric("decompose_seconds", time.perf_counter() - started)
 
 # %% [markdown]
-# Every SAE of the main site is decomposed as in {doc}`predicting_error`: the vector probe `b` is
-# fitted on the same {glue:text}`test_tokens:,`-token held-out split's training tokens, and every
-# score below is on the test tokens ({glue:text}`n_saes` SAEs, {glue:text}`decompose_seconds:.0f` s).
+# Every SAE of the main site is decomposed as in {doc}`predicting_error`, on the same split: the
+# vector probe `b` is fitted on the training tokens, and every score below is on the
+# {glue:text}`test_tokens:,` test tokens ({glue:text}`n_saes` SAEs, {glue:text}`decompose_seconds:.0f` s).
 #
 # ## The norm prediction test on six components (Fig. 7)
 #
