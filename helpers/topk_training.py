@@ -2,7 +2,10 @@
 
 The step is the whole reason this module exists: the encoder is a dense matmul, but only k of
 `width` latents are non-zero per token, so the decoder is an `embedding_bag` over the k chosen rows
-(forward and backward), not a dense `[batch, width] @ [width, d]` product. Everything else is the
+(forward and backward), not a dense `[batch, width] @ [width, d]` product. The encoder's backward
+is one dense product too: the pre-activations are `x @ W_enc - b_dec @ W_enc + b_enc`, so `b_dec`'s
+gradient through the encoder is a matrix-vector product, not autograd's `[batch, width] @ [width,
+d]` one; and the selection runs on the pre-activations in the product's own dtype. Everything else is the
 usual recipe on centred inputs scaled to mean squared norm `d_in`: decoder rows kept at unit norm,
 the encoder initialised as the decoder's transpose, Adam with a short warm-up and a linear decay to
 zero over the last fifth, and the AuxK loss that gives dead latents a gradient.
@@ -71,6 +74,27 @@ class _TopKParameters(torch.nn.Module):
         self.b_dec = torch.nn.Parameter(torch.zeros(d_in))
 
 
+class _SelectedPreactivations(torch.autograd.Function):
+    """`values` (the pre-activations `centred @ W_enc + b_enc` at `indices`, already computed) as a
+    function of the encoder's parameters. The backward pass scatters their gradient into one dense
+    `centred.T @ grad` product for `W_enc`, and gives `b_dec` (`centred = x - b_dec`) its gradient
+    in closed form: `-W_enc @ grad_b_enc`."""
+
+    @staticmethod
+    def forward(ctx, values, indices, centred, W_enc, b_enc, b_dec):
+        ctx.save_for_backward(indices, centred, W_enc)
+        return values.float()
+
+    @staticmethod
+    def backward(ctx, grad):
+        indices, centred, W_enc = ctx.saved_tensors
+        grad_b_enc = torch.zeros_like(W_enc[0]).index_add_(0, indices.flatten(), grad.flatten())
+        scattered = torch.zeros(centred.shape[0], W_enc.shape[1], dtype=centred.dtype, device=grad.device)
+        scattered.scatter_add_(1, indices, grad.to(centred.dtype))
+        grad_W_enc = (centred.T @ scattered).float()
+        return None, None, None, grad_W_enc, grad_b_enc, -(W_enc @ grad_b_enc)
+
+
 def _decode(indices: torch.Tensor, values: torch.Tensor, decoder: torch.Tensor) -> torch.Tensor:
     return F.embedding_bag(indices, decoder, per_sample_weights=values, mode="sum")
 
@@ -100,24 +124,31 @@ def train_topk_sae(
     steps = config.samples // config.batch_size
     since_fired = torch.zeros(config.width, dtype=torch.long, device=device)
     log = TrainingLog([], [], 0, 0.0, 0.0)
+    matmul_dtype = torch.bfloat16 if config.bf16 else torch.float32
     started = time.perf_counter()
     for step in range(steps):
         x = next(batches).to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.bf16):
-            pre = (x - params.b_dec) @ params.W_enc + params.b_enc
-        pre = pre.float()
-        values, indices = pre.topk(config.k, dim=-1, sorted=False)
-        recon = _decode(indices, values.relu(), params.W_dec) + params.b_dec
+        with torch.no_grad():
+            centred = (x - params.b_dec).to(matmul_dtype)
+            pre = torch.addmm(params.b_enc.to(matmul_dtype), centred, params.W_enc.to(matmul_dtype))
+            values, indices = pre.topk(config.k, dim=-1, sorted=False)
+            since_fired += config.batch_size
+            since_fired[indices.flatten()] = 0
+            dead = since_fired > config.dead_after
+            n_dead = int(dead.sum())
+            if n_dead:
+                k_aux = min(config.aux_k, n_dead)
+                dead_pre = pre.masked_fill_(~dead, -torch.inf)
+                aux_values, aux_indices = dead_pre.topk(k_aux, dim=-1, sorted=False)
+                values, indices = torch.cat([values, aux_values], 1), torch.cat([indices, aux_indices], 1)
+        selected = _SelectedPreactivations.apply(
+            values, indices, centred, params.W_enc, params.b_enc, params.b_dec
+        ).relu()
+        recon = _decode(indices[:, : config.k], selected[:, : config.k], params.W_dec) + params.b_dec
         error = x - recon
         loss = error.pow(2).sum(-1).mean()
-        since_fired += config.batch_size
-        since_fired[indices.flatten()] = 0
-        dead = since_fired > config.dead_after
-        n_dead = int(dead.sum())
         if n_dead:
-            k_aux = min(config.aux_k, n_dead)
-            aux_values, aux_indices = pre.masked_fill(~dead, -torch.inf).topk(k_aux, dim=-1, sorted=False)
-            aux_recon = _decode(aux_indices, aux_values.relu(), params.W_dec)
+            aux_recon = _decode(indices[:, config.k :], selected[:, config.k :], params.W_dec)
             loss = loss + config.aux_coefficient * (error.detach() - aux_recon).pow(2).sum(-1).mean()
         for group in optimizer.param_groups:
             group["lr"] = config.lr * _lr_factor(step, steps)

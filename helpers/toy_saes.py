@@ -224,9 +224,17 @@ class ActivationOrthogonality:
         below = hidden_pre < self.thresholds(step)[:, None, :]
         if not self.schedule.penalise_silent:
             below &= hidden_pre > 0
-        centred = nn.functional.normalize(sae.per_instance(x) - sae.b_dec[:, None, :], dim=-1)
-        cosines = centred @ nn.functional.normalize(sae.W_dec, dim=-1).transpose(1, 2)
-        return self.schedule.coefficient * ramp * (below * cosines.square()).sum(-1).mean(-1)
+        # cos(x - b, w) from products with x, never forming x - b: |x - b|^2 = |x|^2 - 2 x.b + |b|^2
+        directions = nn.functional.normalize(sae.W_dec, dim=-1).transpose(1, 2)
+        bias = sae.b_dec[:, None, :]
+        projections = x @ directions - bias @ directions
+        squared_norms = (
+            sae.per_instance(x.square().sum(-1, keepdim=True))
+            - 2 * sae.per_instance(x) @ bias.transpose(1, 2)
+            + bias.square().sum(-1, keepdim=True)
+        )
+        cosines_squared = projections.square() / squared_norms.clamp_min(1e-12)
+        return self.schedule.coefficient * ramp * (below * cosines_squared).sum(-1).mean(-1)
 
 
 @dataclass

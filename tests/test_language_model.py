@@ -92,3 +92,15 @@ def test_splices_replace_only_the_chosen_positions_and_identity_changes_nothing(
 def test_sites_outside_the_model_are_refused(lm):
     with pytest.raises(ValueError, match="has layers 0.."):
         run_model(lm, ids_of(lm), read=[Site(lm.n_layers, "resid_post")])
+
+
+def test_compiled_blocks_read_and_splice_as_the_eager_model_does():
+    eager, compiled = (load_language_model("smollm2-135m", compiled=flag) for flag in (False, True))
+    ids, layer = ids_of(eager), eager.n_layers // 2
+    sites = [Site(layer, "attn_out"), Site(layer, "mlp_out"), Site(layer, "resid_post")]
+    splice = Splice(sites[1], torch.zeros_like, slice(3, None))
+    runs = [run_model(lm, ids, read=sites, splices=[splice], with_loss=True) for lm in (eager, compiled)]
+    for site in sites:
+        torch.testing.assert_close(runs[1].activations[site], runs[0].activations[site], atol=1e-4, rtol=1e-4)
+    assert not runs[1].activations[sites[1]][:, 3:].any()
+    torch.testing.assert_close(runs[1].token_loss, runs[0].token_loss, atol=1e-4, rtol=1e-4, equal_nan=True)

@@ -47,6 +47,22 @@ def test_topk_training_recovers_a_known_sparse_dictionary():
     assert (cosines.max(0).values > 0.9).float().mean() >= 0.8  # most true atoms found
 
 
+def test_the_encoder_s_own_backward_matches_autograd_through_the_plain_formula():
+    from helpers.topk_training import _SelectedPreactivations
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 16)
+    W_enc, b_enc, b_dec = (torch.randn(*shape, requires_grad=True) for shape in ((16, 40), (40,), (16,)))
+    pre = (x - b_dec) @ W_enc + b_enc
+    values, indices = pre.detach().topk(5, dim=1)
+    weights = torch.randn(64, 5)
+    reference = torch.autograd.grad((pre.gather(1, indices) * weights).sum(), (W_enc, b_enc, b_dec))
+    selected = _SelectedPreactivations.apply(values, indices, (x - b_dec).detach(), W_enc, b_enc, b_dec)
+    ours = torch.autograd.grad((selected * weights).sum(), (W_enc, b_enc, b_dec))
+    for mine, theirs in zip(ours, reference, strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-5)
+
+
 def test_folding_the_normalisation_makes_the_sae_read_raw_activations():
     torch.manual_seed(0)
     sae = TopKSAE(TopKSAEConfig(d_in=16, d_sae=40, k=5, rescale_acts_by_decoder_norm=False))

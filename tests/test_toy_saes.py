@@ -124,6 +124,27 @@ def test_jump_relu_threshold_zeroes_small_activations_and_exports_as_jumprelu():
     assert type(exported).__name__ == "JumpReLUSAE" and torch.allclose(exported.encode(x), jumped[0])
 
 
+def test_orthogonality_loss_and_its_gradients_equal_the_direct_cosine_formula():
+    """The loss never forms x - b_dec; with a non-zero b_dec it must still be cos(x - b_dec, W_j)²."""
+    sae = ToySAE(3, 20, 5, tied=True, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        sae.b_dec.normal_(generator=torch.Generator().manual_seed(2))
+    x = torch.randn(128, 20, generator=torch.Generator().manual_seed(3))
+    aux = ActivationOrthogonality(OrthogonalitySchedule(coefficient=10.0), sae, total_steps=10)
+    aux.recent_max.fill_(1.0)
+    hidden_pre = sae.encode_with_hidden_pre(x)[1]
+    ours = aux.loss(9, sae, x, hidden_pre)
+    centred = torch.nn.functional.normalize(sae.per_instance(x) - sae.b_dec[:, None, :], dim=-1)
+    cosines = centred @ torch.nn.functional.normalize(sae.W_dec, dim=-1).transpose(1, 2)
+    below = hidden_pre < aux.thresholds(9)[:, None, :]
+    direct = 10.0 * aux.ramp(9) * (below * cosines.square()).sum(-1).mean(-1)
+    torch.testing.assert_close(ours, direct)
+    parameters = (sae.b_dec, sae.W_dec)
+    gradients = [torch.autograd.grad(loss.sum(), parameters) for loss in (ours, direct)]
+    for mine, theirs in zip(*gradients, strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
 def test_orthogonality_schedule_delays_then_ramps_and_penalises_weak_and_silent_samples():
     schedule = OrthogonalitySchedule(coefficient=2.0, window=2, delay_share=0.2, warmup_share=0.4)
     sae = ToySAE(1, 3, 2, tied=True)
