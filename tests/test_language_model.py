@@ -104,3 +104,14 @@ def test_compiled_blocks_read_and_splice_as_the_eager_model_does():
         torch.testing.assert_close(runs[1].activations[site], runs[0].activations[site], atol=1e-4, rtol=1e-4)
     assert not runs[1].activations[sites[1]][:, 3:].any()
     torch.testing.assert_close(runs[1].token_loss, runs[0].token_loss, atol=1e-4, rtol=1e-4, equal_nan=True)
+
+
+def test_compiling_without_a_cxx_compiler_is_refused_with_the_way_out(monkeypatch):
+    from torch._inductor import config as inductor_config
+
+    from helpers.language_model import compile_blocks
+
+    monkeypatch.setattr(inductor_config.cpp, "cxx", (None, "no-such-c++"))
+    lm = load_language_model("smollm2-135m")
+    with pytest.raises(RuntimeError, match="lm.compiled"):
+        compile_blocks(lm)
