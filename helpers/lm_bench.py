@@ -168,7 +168,10 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
         name="TopK SAE training",
         ours=f"train_topk_sae, width {SAE_WIDTH}, k {SAE_K}, {dtype}",
         ours_seconds=ours_seconds,
-        baseline="sae_lens SAETrainer + TopKTrainingSAE (fp32)",
+        baseline=(
+            f"sae_lens SAETrainer + TopKTrainingSAE (fp32); final FVU {fvu['sae_lens']:.4f} "
+            f"against ours {fvu['ours']:.4f}"
+        ),
         baseline_seconds=baseline_seconds,
         target_ratio=2.0,
         details={
