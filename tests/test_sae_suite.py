@@ -63,6 +63,29 @@ def test_the_encoder_s_own_backward_matches_autograd_through_the_plain_formula()
         torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-5)
 
 
+def test_the_saved_sae_computes_what_training_ranked_and_reconstructed():
+    from helpers.topk_training import _as_sae_lens, _TopKParameters
+
+    torch.manual_seed(0)
+    params = _TopKParameters(16, 40, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        for p in params.parameters():
+            p.copy_(torch.randn_like(p))
+        params.W_dec *= torch.rand(40, 1) * 3 + 0.05  # free decoder norms, as training leaves them
+    x = torch.randn(64, 16)
+    pre = (x - params.b_dec) @ params.W_enc + params.b_enc
+    norms = params.W_dec.norm(dim=1)
+    indices = (pre * norms).topk(5, dim=1).indices
+    chosen = pre.gather(1, indices).relu()
+    recon = torch.einsum("bk,bkd->bd", chosen, params.W_dec[indices]) + params.b_dec
+    sae = _as_sae_lens(params.requires_grad_(False), TopKTraining(40, 5, 64, 64))
+    latents = sae.encode(x)
+    torch.testing.assert_close(sae.W_dec.norm(dim=1), torch.ones(40))
+    torch.testing.assert_close(latents.gather(1, indices), chosen * norms[indices])
+    assert int((latents > 0).sum()) == int((chosen > 0).sum())
+    torch.testing.assert_close(sae.decode(latents), recon, rtol=1e-5, atol=1e-4)
+
+
 def test_folding_the_normalisation_makes_the_sae_read_raw_activations():
     torch.manual_seed(0)
     sae = TopKSAE(TopKSAEConfig(d_in=16, d_sae=40, k=5, rescale_acts_by_decoder_norm=False))
