@@ -26,8 +26,6 @@ import torch
 import torch.nn.functional as F
 from sae_lens import TopKSAE, TopKSAEConfig
 
-DECODER_INIT_NORM = 0.1
-
 
 @dataclass(frozen=True)
 class TopKTraining:
@@ -36,7 +34,8 @@ class TopKTraining:
     Both, and the AuxK coefficient, are set for short runs (a few hundred thousand samples): Gao et
     al. wait 10M tokens and weigh the loss 1/32; here a quarter keeps dead latents near 5% at width
     4096 where 1/32 left twice as many. `aux_k` is 64, not d/2: the top-k over the dead latents'
-    pre-activations is the slowest part of a step that uses it."""
+    pre-activations is the slowest part of a step that uses it. `decoder_init_norm` is the decoder
+    rows' starting norm (sae_lens's default); a changed value retrains a cached suite."""
 
     width: int
     k: int
@@ -48,10 +47,13 @@ class TopKTraining:
     dead_after: int = 20_000
     seed: int = 0
     bf16: bool = False
+    decoder_init_norm: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0 < self.k <= self.width:
             raise ValueError(f"k = {self.k} must be in [1, width = {self.width}].")
+        if self.decoder_init_norm <= 0:
+            raise ValueError(f"decoder_init_norm = {self.decoder_init_norm} must be positive.")
         if self.samples < self.batch_size:
             raise ValueError(f"samples = {self.samples} is less than one batch ({self.batch_size}).")
 
@@ -71,10 +73,10 @@ class TrainingLog:
 class _TopKParameters(torch.nn.Module):
     """The trained tensors, in normalised units, with sae_lens's names and layout."""
 
-    def __init__(self, d_in: int, width: int, generator: torch.Generator):
+    def __init__(self, d_in: int, width: int, init_norm: float, generator: torch.Generator):
         super().__init__()
         decoder = torch.randn(width, d_in, generator=generator)
-        decoder *= DECODER_INIT_NORM / decoder.norm(dim=1, keepdim=True)
+        decoder *= init_norm / decoder.norm(dim=1, keepdim=True)
         self.W_dec = torch.nn.Parameter(decoder)
         self.W_enc = torch.nn.Parameter(decoder.T.clone().contiguous())
         self.b_enc = torch.nn.Parameter(torch.zeros(width))
@@ -126,7 +128,7 @@ def train_topk_sae(
     norm `d_in`); returns the SAE in those units and what the run measured."""
     device = torch.device(device)
     generator = torch.Generator().manual_seed(config.seed)
-    params = _TopKParameters(d_in, config.width, generator).to(device)
+    params = _TopKParameters(d_in, config.width, config.decoder_init_norm, generator).to(device)
     optimizer = torch.optim.Adam(params.parameters(), lr=config.lr, fused=True)
     steps = config.samples // config.batch_size
     since_fired = torch.zeros(config.width, dtype=torch.long, device=device)

@@ -226,13 +226,13 @@ bos_norm_ratio = results.metric(
 # latent's decoder norm, as sae_lens's `TopKTrainingSAE` does; its decoder rows start small and
 # free) and is trained by our own faster step, `helpers.topk_training`, which `make bench` holds
 # against sae_lens's trainer on final FVU. The JumpReLU SAEs (the Gemma Scope architecture) learn a
-# threshold per latent and are trained with sae_lens's own trainer toward a target L0. All train on centred activations scaled to a fixed mean squared norm,
-# a normalisation folded into their weights afterwards (`helpers.sae_suite`), and all are measured
-# on the analysis tokens, which none of them saw. Two counts of dead latents: those that fired on
-# none of the last {glue:text}`dead_after_samples:,` training samples (TopK only), and those that
-# fire on none of the analysis tokens. The cross-entropy splices each reconstruction in at every
-# kept position except the outliers, which keep their own activation; zero-ablation zeroes the
-# same positions.
+# threshold per latent and are trained with sae_lens's own trainer toward a target L0. All train on
+# centred activations scaled to a fixed mean squared norm, a normalisation folded into their weights
+# afterwards (`helpers.sae_suite`), and all are measured on the analysis tokens, which none of them
+# saw. Two counts of dead latents: those that fired on none of the last
+# {glue:text}`dead_after_samples:,` training samples (TopK only), and those that fire on none of the
+# analysis tokens. The cross-entropy splices each reconstruction in at every kept position except
+# the outliers, which keep their own activation; zero-ablation zeroes the same positions.
 
 # %% tags=["hide-input"]
 main_entries = [e for e in data.entries if e.site == site_name]

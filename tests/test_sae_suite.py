@@ -67,7 +67,7 @@ def test_the_saved_sae_computes_what_training_ranked_and_reconstructed():
     from helpers.topk_training import _as_sae_lens, _TopKParameters
 
     torch.manual_seed(0)
-    params = _TopKParameters(16, 40, torch.Generator().manual_seed(1))
+    params = _TopKParameters(16, 40, 0.1, torch.Generator().manual_seed(1))
     with torch.no_grad():
         for p in params.parameters():
             p.copy_(torch.randn_like(p))
@@ -103,6 +103,8 @@ def test_folding_the_normalisation_makes_the_sae_read_raw_activations():
 def test_bad_training_configs_are_refused():
     with pytest.raises(ValueError, match="k = 65"):
         TopKTraining(width=64, k=65, samples=1000)
+    with pytest.raises(ValueError, match="decoder_init_norm"):
+        TopKTraining(width=64, k=8, samples=1000, decoder_init_norm=0.0)
     with pytest.raises(ValueError, match="architecture"):
         SaeEntry("resid_post.3", "gated", 64, 8)
     with pytest.raises(ValueError, match="sparsity"):
