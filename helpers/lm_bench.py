@@ -198,6 +198,6 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
             "products (which alone, at batch 512, reach the share after 'products alone'); ours does "
             "two of them and a k-row decoder, and most of its time is the top-k selection over "
             "width pre-activations and the passes over the 2·d·width weights (their bf16 cast, "
-            "gradients, Adam's update, unit-norm decoder rows) that every step makes"
+            "gradients, Adam's update, the decoder rows' norms) that every step makes"
         ),
     )
