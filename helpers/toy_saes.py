@@ -36,13 +36,26 @@ from tqdm import tqdm
 from helpers.true_features import TrueFeatures
 
 
+class InputProducts(NamedTuple):
+    """A batch `x` seen through an SAE's weights, `[instances, batch, ...]`: `decoder` is
+    `x W_decᵀ`, `encoder` is `x W_enc` (the same tensor when tied), `bias` is `x · b_dec` and
+    `squared_norm` is `|x|^2`."""
+
+    decoder: torch.Tensor
+    encoder: torch.Tensor
+    bias: torch.Tensor
+    squared_norm: torch.Tensor
+
+
 class ToySAELosses(NamedTuple):
-    """Per-instance `mse` and `l1` losses, with the activations and pre-activations behind them."""
+    """Per-instance `mse` and `l1` losses, with the activations, pre-activations and input
+    products behind them."""
 
     mse: torch.Tensor
     l1: torch.Tensor
     h: torch.Tensor
     hidden_pre: torch.Tensor
+    products: InputProducts
 
 
 class ToySAE(nn.Module):
@@ -99,14 +112,36 @@ class ToySAE(nn.Module):
         """`x` as `[instances, batch, d_in]` (a shared `[batch, d_in]` batch is broadcast)."""
         return x.expand(self.n_instances, -1, -1) if x.dim() == 2 else x
 
-    def encode_with_hidden_pre(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Latent activations and pre-activations, `[instances, batch, d_sae]` each. The
-        pre-activations `(x - b_dec) W_enc + b_enc` are formed as `x W_enc + (b_enc - b_dec W_enc)`,
-        which never materialises `x - b_dec` per instance (12% of a training step)."""
-        W_enc = self.W_enc
-        offset = self.b_enc[:, None, :] - self.b_dec[:, None, :] @ W_enc
-        hidden_pre = torch.baddbmm(offset, self.per_instance(x), W_enc)
-        return torch.relu(hidden_pre) * (hidden_pre > self.threshold[:, None, :]), hidden_pre
+    def input_products(self, x: torch.Tensor) -> InputProducts:
+        """Everything the encoder and the losses read from `x`, in one matmul (one `bmm` when
+        each instance has its own batch): the latents are few, so nothing of size
+        `[instances, batch, d_in]` is ever formed."""
+        matrices = [self.W_dec.transpose(1, 2), self.b_dec[:, :, None]]
+        if not self.tied:
+            matrices.append(self.W_enc_free)
+        stacked = torch.cat(matrices, dim=2)  # [instances, d_in, columns]
+        if x.dim() == 2:
+            n_instances, d_in, columns = stacked.shape
+            flat = x @ stacked.permute(1, 0, 2).reshape(d_in, n_instances * columns)
+            products = flat.view(x.shape[0], n_instances, columns).transpose(0, 1)
+            squared_norm = x.square().sum(-1).expand(n_instances, -1)
+        else:
+            products = torch.bmm(x, stacked)
+            squared_norm = x.square().sum(-1)
+        decoder = products[..., : self.d_sae]
+        encoder = decoder if self.tied else products[..., self.d_sae + 1 :]
+        return InputProducts(decoder, encoder, products[..., self.d_sae], squared_norm)
+
+    def encode_with_hidden_pre(
+        self, x: torch.Tensor, products: InputProducts | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent activations and pre-activations, `[instances, batch, d_sae]` each: the
+        pre-activations `(x - b_dec) W_enc + b_enc` are `x W_enc + (b_enc - b_dec W_enc)`."""
+        products = self.input_products(x) if products is None else products
+        offset = self.b_enc - (self.b_dec[:, None, :] @ self.W_enc).squeeze(1)
+        hidden_pre = products.encoder + offset[:, None, :]
+        # thresholds are never negative, so this is ReLU, or JumpReLU once thresholds are set
+        return torch.where(hidden_pre > self.threshold[:, None, :], hidden_pre, 0.0), hidden_pre
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encode_with_hidden_pre(x)[0]
@@ -117,17 +152,26 @@ class ToySAE(nn.Module):
     def losses(self, x: torch.Tensor, l1_coefficient: float) -> ToySAELosses:
         """sae_lens's standard training losses, one per instance: `mse` (summed over dimensions,
         averaged over the batch) and `l1` (`l1_coefficient * sum_j h_j |W_dec_j|`, averaged; without
-        the decoder norms unless `weight_l1_by_decoder_norm`)."""
-        h, hidden_pre = self.encode_with_hidden_pre(x)
-        error = self.decode(h) - self.per_instance(x)
+        the decoder norms unless `weight_l1_by_decoder_norm`).
+
+        The squared error is expanded in latent space, `|h W_dec + b_dec - x|^2 =
+        h G hᵀ + 2 h (W_dec b_dec - W_dec x) + |b_dec - x|^2` with `G = W_dec W_decᵀ`: with a few
+        latents that is a fifth of a training step where forming the reconstruction took half."""
+        products = self.input_products(x)
+        h, hidden_pre = self.encode_with_hidden_pre(x, products)
+        gram = self.W_dec @ self.W_dec.transpose(1, 2)
+        decoded_bias = (self.W_dec @ self.b_dec[:, :, None]).transpose(1, 2)  # [instances, 1, d_sae]
+        latent_terms = (torch.baddbmm(2 * (decoded_bias - products.decoder), h, gram) * h).sum(-1)
+        bias_terms = self.b_dec.square().sum(-1, keepdim=True) - 2 * products.bias + products.squared_norm
         weights = (
             self.W_dec.norm(dim=-1) if self.weight_l1_by_decoder_norm else torch.ones_like(self.threshold)
         )
         return ToySAELosses(
-            mse=error.square().sum(-1).mean(-1),
+            mse=(latent_terms + bias_terms).mean(-1),
             l1=l1_coefficient * (h @ weights[:, :, None]).squeeze(-1).mean(-1),
             h=h,
             hidden_pre=hidden_pre,
+            products=products,
         )
 
     @torch.no_grad()
@@ -219,8 +263,10 @@ class ActivationOrthogonality:
     def observe(self, step: int, h: torch.Tensor) -> None:
         self.recent_max[step % self.schedule.window] = h.detach().amax(dim=1)
 
-    def loss(self, step: int, sae: ToySAE, x: torch.Tensor, hidden_pre: torch.Tensor) -> torch.Tensor:
-        """Per-instance auxiliary loss (zero during the delay)."""
+    def loss(
+        self, step: int, sae: ToySAE, products: InputProducts, hidden_pre: torch.Tensor
+    ) -> torch.Tensor:
+        """Per-instance auxiliary loss (zero during the delay), from the batch's `products`."""
         ramp = self.ramp(step)
         if ramp == 0.0:
             return torch.zeros(sae.n_instances, device=sae.W_dec.device)
@@ -228,16 +274,11 @@ class ActivationOrthogonality:
         if not self.schedule.penalise_silent:
             below &= hidden_pre > 0
         # cos(x - b, w) from products with x, never forming x - b: |x - b|^2 = |x|^2 - 2 x.b + |b|^2
-        directions = nn.functional.normalize(sae.W_dec, dim=-1).transpose(1, 2)
-        bias = sae.b_dec[:, None, :]
-        projections = x @ directions - bias @ directions
-        squared_norms = (
-            sae.per_instance(x.square().sum(-1, keepdim=True))
-            - 2 * sae.per_instance(x) @ bias.transpose(1, 2)
-            + bias.square().sum(-1, keepdim=True)
-        )
-        cosines_squared = projections.square() / squared_norms.clamp_min(1e-12)
-        return self.schedule.coefficient * ramp * (below * cosines_squared).sum(-1).mean(-1)
+        decoded_bias = (sae.W_dec @ sae.b_dec[:, :, None]).transpose(1, 2)
+        projections = (products.decoder - decoded_bias) / sae.W_dec.norm(dim=-1)[:, None, :]
+        squared_norms = products.squared_norm - 2 * products.bias + sae.b_dec.square().sum(-1, keepdim=True)
+        cosines_squared = projections.square() / squared_norms.clamp_min(1e-12)[:, :, None]
+        return self.schedule.coefficient * ramp * torch.where(below, cosines_squared, 0.0).sum(-1).mean(-1)
 
 
 @dataclass
@@ -279,8 +320,8 @@ def train_toy_saes(
         x, _ = data.sample(batch_size)
         if aux is not None and orthogonality.jump_relu:
             sae.threshold.copy_(aux.thresholds(step))
-        mse, l1, h, hidden_pre = sae.losses(x, l1_coefficient)
-        orth = aux.loss(step, sae, x, hidden_pre) if aux is not None else torch.zeros_like(mse)
+        mse, l1, h, hidden_pre, products = sae.losses(x, l1_coefficient)
+        orth = aux.loss(step, sae, products, hidden_pre) if aux is not None else torch.zeros_like(mse)
         optimizer.zero_grad(set_to_none=True)
         (mse + l1 + orth).sum().backward()
         optimizer.step()

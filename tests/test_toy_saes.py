@@ -97,6 +97,26 @@ def test_tied_and_untied_saes_match_sae_lens_inference_and_training_losses(tied)
         assert torch.equal(sae.W_enc, sae.W_dec.transpose(1, 2)) and not sae.b_enc.any()
 
 
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("shared_batch", [False, True])
+def test_latent_space_losses_and_gradients_equal_the_reconstruction_formula(tied, shared_batch):
+    """The MSE is expanded in latent space and never forms x_hat; it must equal |x_hat - x|²,
+    gradients included, with non-zero biases and each instance on its own batch or a shared one."""
+    sae = ToySAE(3, 12, 4, tied=tied, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for parameter in sae.parameters():
+            parameter.add_(0.3 * torch.randn(parameter.shape, generator=torch.Generator().manual_seed(4)))
+    shape = (64, 12) if shared_batch else (3, 64, 12)
+    x = 5.0 * torch.randn(shape, generator=torch.Generator().manual_seed(5))
+    ours = sae.losses(x, l1_coefficient=0.0).mse
+    h = sae.encode(x)
+    direct = (sae.decode(h) - sae.per_instance(x)).square().sum(-1).mean(-1)
+    torch.testing.assert_close(ours, direct, rtol=1e-5, atol=1e-4)
+    parameters = list(sae.parameters())
+    for mine, theirs in zip(*(torch.autograd.grad(loss.sum(), parameters) for loss in (ours, direct)), strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-4)
+
+
 def test_tied_l1_is_plain_by_default_so_copies_of_a_latent_cost_more():
     """With decoder-norm weighting, splitting a tied latent in two copies is free; without, it costs."""
     direction = torch.nn.functional.normalize(torch.randn(6), dim=0)
@@ -133,7 +153,7 @@ def test_orthogonality_loss_and_its_gradients_equal_the_direct_cosine_formula():
     aux = ActivationOrthogonality(OrthogonalitySchedule(coefficient=10.0), sae, total_steps=10)
     aux.recent_max.fill_(1.0)
     hidden_pre = sae.encode_with_hidden_pre(x)[1]
-    ours = aux.loss(9, sae, x, hidden_pre)
+    ours = aux.loss(9, sae, sae.input_products(x), hidden_pre)
     centred = torch.nn.functional.normalize(sae.per_instance(x) - sae.b_dec[:, None, :], dim=-1)
     cosines = centred @ torch.nn.functional.normalize(sae.W_dec, dim=-1).transpose(1, 2)
     below = hidden_pre < aux.thresholds(9)[:, None, :]
@@ -155,7 +175,7 @@ def test_orthogonality_schedule_delays_then_ramps_and_penalises_weak_and_silent_
     aux.observe(0, torch.tensor([[[4.0, 1.0]]]))
     aux.observe(1, torch.tensor([[[2.0, 3.0]]]))
     assert torch.allclose(aux.thresholds(9), 0.7 * torch.tensor([[4.0, 3.0]]))
-    x = torch.tensor([[1.0, 1.0, 0.0]])  # cos² = 1/2 with both latents
+    x = sae.input_products(torch.tensor([[1.0, 1.0, 0.0]]))  # cos² = 1/2 with both latents
     weak_first = torch.tensor([[[1.0, 2.5]]])  # latent 0 below its threshold 2.8, latent 1 above 2.1
     assert aux.loss(9, sae, x, weak_first).item() == pytest.approx(2.0 * 0.5)
     assert aux.loss(1, sae, x, weak_first).item() == 0.0
