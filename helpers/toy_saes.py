@@ -263,9 +263,7 @@ class ActivationOrthogonality:
     def observe(self, step: int, h: torch.Tensor) -> None:
         self.recent_max[step % self.schedule.window] = h.detach().amax(dim=1)
 
-    def loss(
-        self, step: int, sae: ToySAE, products: InputProducts, hidden_pre: torch.Tensor
-    ) -> torch.Tensor:
+    def loss(self, step: int, sae: ToySAE, products: InputProducts, hidden_pre: torch.Tensor) -> torch.Tensor:
         """Per-instance auxiliary loss (zero during the delay), from the batch's `products`."""
         ramp = self.ramp(step)
         if ramp == 0.0:

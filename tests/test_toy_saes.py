@@ -113,7 +113,8 @@ def test_latent_space_losses_and_gradients_equal_the_reconstruction_formula(tied
     direct = (sae.decode(h) - sae.per_instance(x)).square().sum(-1).mean(-1)
     torch.testing.assert_close(ours, direct, rtol=1e-5, atol=1e-4)
     parameters = list(sae.parameters())
-    for mine, theirs in zip(*(torch.autograd.grad(loss.sum(), parameters) for loss in (ours, direct)), strict=True):
+    gradients = [torch.autograd.grad(loss.sum(), parameters) for loss in (ours, direct)]
+    for mine, theirs in zip(*gradients, strict=True):
         torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-4)
 
 
