@@ -14,7 +14,13 @@ from helpers.latent_metrics import (
     live_latents,
     match_latents,
 )
-from helpers.toy_saes import ActivationOrthogonality, OrthogonalitySchedule, ToySAE, train_toy_saes
+from helpers.toy_saes import (
+    ActivationOrthogonality,
+    OrthogonalityPenalty,
+    OrthogonalitySchedule,
+    ToySAE,
+    train_toy_saes,
+)
 from helpers.true_features import TrueFeatures, orthogonal_vectors
 
 
@@ -97,25 +103,51 @@ def test_tied_and_untied_saes_match_sae_lens_inference_and_training_losses(tied)
         assert torch.equal(sae.W_enc, sae.W_dec.transpose(1, 2)) and not sae.b_enc.any()
 
 
+def direct_losses(sae, x, l1_coefficient, penalty):
+    """The three training losses as written, through autograd: reconstruction formed, x - b_dec
+    formed, cosines from normalised vectors."""
+    h, hidden_pre = sae.encode_with_hidden_pre(x)
+    per_instance = sae.per_instance(x)
+    mse = (sae.decode(h) - per_instance).square().sum(-1).mean(-1)
+    weights = sae.W_dec.norm(dim=-1) if sae.weight_l1_by_decoder_norm else torch.ones_like(sae.threshold)
+    l1 = l1_coefficient * (h * weights[:, None, :]).sum(-1).mean(-1)
+    centred = torch.nn.functional.normalize(per_instance - sae.b_dec[:, None, :], dim=-1)
+    cosines = centred @ torch.nn.functional.normalize(sae.W_dec, dim=-1).transpose(1, 2)
+    below = hidden_pre < penalty.thresholds[:, None, :]
+    if not penalty.penalise_silent:
+        below &= hidden_pre > 0
+    orthogonality = penalty.scale * (below * cosines.square()).sum(-1).mean(-1)
+    return mse, l1, orthogonality
+
+
 @pytest.mark.parametrize("tied", [False, True])
 @pytest.mark.parametrize("shared_batch", [False, True])
-def test_latent_space_losses_and_gradients_equal_the_reconstruction_formula(tied, shared_batch):
-    """The MSE is expanded in latent space and never forms x_hat; it must equal |x_hat - x|²,
-    gradients included, with non-zero biases and each instance on its own batch or a shared one."""
+@pytest.mark.parametrize("variant", ["plain", "orthogonality", "weak firings, JumpReLU, norm-weighted L1"])
+def test_closed_form_losses_and_gradients_equal_autograd_of_the_losses_as_written(
+    tied, shared_batch, variant
+):
+    """The training step never forms x_hat or x - b_dec; its losses and gradients must still be
+    those of the formulas, with non-zero biases, a batch per instance or a shared one."""
     sae = ToySAE(3, 12, 4, tied=tied, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         for parameter in sae.parameters():
             parameter.add_(0.3 * torch.randn(parameter.shape, generator=torch.Generator().manual_seed(4)))
     shape = (64, 12) if shared_batch else (3, 64, 12)
     x = 5.0 * torch.randn(shape, generator=torch.Generator().manual_seed(5))
-    ours = sae.losses(x, l1_coefficient=0.0).mse
-    h = sae.encode(x)
-    direct = (sae.decode(h) - sae.per_instance(x)).square().sum(-1).mean(-1)
-    torch.testing.assert_close(ours, direct, rtol=1e-5, atol=1e-4)
-    parameters = list(sae.parameters())
-    gradients = [torch.autograd.grad(loss.sum(), parameters) for loss in (ours, direct)]
-    for mine, theirs in zip(*gradients, strict=True):
-        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-4)
+    thresholds = torch.rand(3, 4, generator=torch.Generator().manual_seed(6))
+    penalty = OrthogonalityPenalty(7.0, thresholds, penalise_silent=variant == "orthogonality")
+    if variant.startswith("weak"):
+        sae.threshold.copy_(0.5 * thresholds)
+        sae.weight_l1_by_decoder_norm = not sae.weight_l1_by_decoder_norm
+    mse, l1, orthogonality = direct_losses(sae, x, 0.3, penalty)
+    if variant == "plain":
+        penalty, orthogonality = None, torch.zeros_like(mse)
+    ours = sae.set_gradients(x, 0.3, penalty)
+    for mine, theirs in zip(ours[:3], (mse, l1, orthogonality), strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-4)
+    expected = torch.autograd.grad((mse + l1 + orthogonality).sum(), list(sae.parameters()))
+    for parameter, gradient in zip(sae.parameters(), expected, strict=True):
+        torch.testing.assert_close(parameter.grad, gradient, rtol=1e-4, atol=1e-4)
 
 
 def test_tied_l1_is_plain_by_default_so_copies_of_a_latent_cost_more():
@@ -145,27 +177,6 @@ def test_jump_relu_threshold_zeroes_small_activations_and_exports_as_jumprelu():
     assert type(exported).__name__ == "JumpReLUSAE" and torch.allclose(exported.encode(x), jumped[0])
 
 
-def test_orthogonality_loss_and_its_gradients_equal_the_direct_cosine_formula():
-    """The loss never forms x - b_dec; with a non-zero b_dec it must still be cos(x - b_dec, W_j)²."""
-    sae = ToySAE(3, 20, 5, tied=True, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        sae.b_dec.normal_(generator=torch.Generator().manual_seed(2))
-    x = torch.randn(128, 20, generator=torch.Generator().manual_seed(3))
-    aux = ActivationOrthogonality(OrthogonalitySchedule(coefficient=10.0), sae, total_steps=10)
-    aux.recent_max.fill_(1.0)
-    hidden_pre = sae.encode_with_hidden_pre(x)[1]
-    ours = aux.loss(9, sae, sae.input_products(x), hidden_pre)
-    centred = torch.nn.functional.normalize(sae.per_instance(x) - sae.b_dec[:, None, :], dim=-1)
-    cosines = centred @ torch.nn.functional.normalize(sae.W_dec, dim=-1).transpose(1, 2)
-    below = hidden_pre < aux.thresholds(9)[:, None, :]
-    direct = 10.0 * aux.ramp(9) * (below * cosines.square()).sum(-1).mean(-1)
-    torch.testing.assert_close(ours, direct)
-    parameters = (sae.b_dec, sae.W_dec)
-    gradients = [torch.autograd.grad(loss.sum(), parameters) for loss in (ours, direct)]
-    for mine, theirs in zip(*gradients, strict=True):
-        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)
-
-
 def test_orthogonality_schedule_delays_then_ramps_and_penalises_weak_and_silent_samples():
     schedule = OrthogonalitySchedule(coefficient=2.0, window=2, delay_share=0.2, warmup_share=0.4)
     sae = ToySAE(1, 3, 2, tied=True)
@@ -176,16 +187,21 @@ def test_orthogonality_schedule_delays_then_ramps_and_penalises_weak_and_silent_
     aux.observe(0, torch.tensor([[[4.0, 1.0]]]))
     aux.observe(1, torch.tensor([[[2.0, 3.0]]]))
     assert torch.allclose(aux.thresholds(9), 0.7 * torch.tensor([[4.0, 3.0]]))
-    x = sae.input_products(torch.tensor([[1.0, 1.0, 0.0]]))  # cos² = 1/2 with both latents
-    weak_first = torch.tensor([[[1.0, 2.5]]])  # latent 0 below its threshold 2.8, latent 1 above 2.1
-    assert aux.loss(9, sae, x, weak_first).item() == pytest.approx(2.0 * 0.5)
-    assert aux.loss(1, sae, x, weak_first).item() == 0.0
-    silent_first = torch.tensor([[[-1.0, 2.5]]])  # latent 0 does not fire at all
-    assert aux.loss(9, sae, x, silent_first).item() == pytest.approx(2.0 * 0.5)
+    weak_first = torch.tensor([[1.0, 2.5, 0.0]])  # latent 0 below its threshold 2.8, latent 1 above 2.1
+    silent_first = torch.tensor([[-1.0, 2.5, 0.0]])  # latent 0 does not fire at all
+    cos_squared = 1.0 / 7.25  # latent 0's, for both
+
+    def loss(state, step, x):
+        return sae.losses(x, 0.0, state.penalty(step)).orthogonality.item()
+
+    assert aux.penalty(1) is None
+    assert loss(aux, 9, weak_first) == pytest.approx(2.0 * cos_squared)
+    assert loss(aux, 9, silent_first) == pytest.approx(2.0 * cos_squared)
+    assert loss(aux, 3, weak_first) == pytest.approx(0.5 * 2.0 * cos_squared, rel=1e-2)  # thresholds ramp too
     weak_only = ActivationOrthogonality(dataclasses.replace(schedule, penalise_silent=False), sae, 10)
     weak_only.recent_max.copy_(aux.recent_max)
-    assert weak_only.loss(9, sae, x, silent_first).item() == 0.0
-    assert weak_only.loss(9, sae, x, weak_first).item() == pytest.approx(2.0 * 0.5)
+    assert loss(weak_only, 9, silent_first) == 0.0
+    assert loss(weak_only, 9, weak_first) == pytest.approx(2.0 * cos_squared)
     with pytest.raises(ValueError):
         OrthogonalitySchedule(delay_share=0.8, warmup_share=0.5)
 
