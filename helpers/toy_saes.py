@@ -115,10 +115,6 @@ class ToySAE(nn.Module):
     def b_enc(self) -> torch.Tensor:
         return torch.zeros_like(self.threshold) if self.tied else self.b_enc_free
 
-    def per_instance(self, x: torch.Tensor) -> torch.Tensor:
-        """`x` as `[instances, batch, d_in]` (a shared `[batch, d_in]` batch is broadcast)."""
-        return x.expand(self.n_instances, -1, -1) if x.dim() == 2 else x
-
     def input_products(self, x: torch.Tensor) -> InputProducts:
         """Everything the encoder and the losses read from `x`, in one matmul (one `bmm` when
         each instance has its own batch): the latents are few, so nothing of size

@@ -107,7 +107,7 @@ def direct_losses(sae, x, l1_coefficient, penalty):
     """The three training losses as written, through autograd: reconstruction formed, x - b_dec
     formed, cosines from normalised vectors."""
     h, hidden_pre = sae.encode_with_hidden_pre(x)
-    per_instance = sae.per_instance(x)
+    per_instance = x.expand(sae.n_instances, -1, -1) if x.dim() == 2 else x
     mse = (sae.decode(h) - per_instance).square().sum(-1).mean(-1)
     weights = sae.W_dec.norm(dim=-1) if sae.weight_l1_by_decoder_norm else torch.ones_like(sae.threshold)
     l1 = l1_coefficient * (h * weights[:, None, :]).sum(-1).mean(-1)
