@@ -27,9 +27,9 @@ import nbformat
 import yaml
 
 from helpers import profiles
-from helpers.npm_assets import install_mathjax
-from helpers.paths import REPO, cache_root
-from helpers.results import read_results
+from helpers.book.npm_assets import install_mathjax
+from helpers.book.paths import REPO, cache_root
+from helpers.book.results import read_results
 
 TOC = REPO / "_toc.yml"
 LOCK = REPO / "requirements.lock"

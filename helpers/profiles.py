@@ -334,7 +334,7 @@ DTYPES = ("float32", "bfloat16")
 PACKAGED_MODELS = (
     "gemma-3-270m",
     "smollm2-135m",
-)  # helpers.language_model.PACKAGED_MODELS; a test keeps them equal
+)  # helpers.lm.model.PACKAGED_MODELS; a test keeps them equal
 CORPORA = ("registry", "pile")
 
 
@@ -415,7 +415,7 @@ class SaeSuite:
     SAEs over `widths` x `ks`, a JumpReLU line over `jumprelu_widths` toward L0 `jumprelu_l0`, and
     TopK SAEs (`neighbour_width`, `neighbour_k`) on the previous layer's residual and this layer's
     attention and MLP outputs, each for `samples` samples. Any other source loads a pretrained
-    family from the hub (see `helpers.sae_suite.PRETRAINED`)."""
+    family from the hub (see `helpers.lm.pretrained.PRETRAINED`)."""
 
     SECTION = "sae_suite"
     source: str = "ours"

@@ -43,10 +43,11 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from helpers.broken_latents import CLEAN_COSINE, latent_cosine_figure, train_and_read
-from helpers.latent_metrics import cosines
-from helpers.section import start_section
-from helpers.true_features import TrueFeatures, orthogonal_vectors
+from helpers.book.section import start_section
+from helpers.toy_saes.figures import latent_cosine_figure
+from helpers.toy_saes.latent_metrics import cosines
+from helpers.toy_saes.runs import CLEAN_COSINE, train_and_read
+from helpers.toy_saes.true_features import TrueFeatures, orthogonal_vectors
 
 config, device, results, data_source, init_generator = start_section(
     "absorption_recap", PROFILE, SEED, RESULTS_DIR, OVERRIDES

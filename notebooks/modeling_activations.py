@@ -49,12 +49,12 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers import synthetic_activations as synthetic
-from helpers.decomposition import fvu, split_tokens
-from helpers.lm_data import LmData
-from helpers.results import verdict
-from helpers.sae_suite import sparsity_line
-from helpers.section import start_section
+from helpers.book.results import verdict
+from helpers.book.section import start_section
+from helpers.dark_matter import synthetic_activations as synthetic
+from helpers.dark_matter.decomposition import fvu, split_tokens
+from helpers.lm.data import LmData
+from helpers.lm.suite import sparsity_line
 
 config, device, results, _, _ = start_section("modeling_activations", PROFILE, SEED, RESULTS_DIR, OVERRIDES)
 cfg = config.modeling_activations
@@ -266,7 +266,7 @@ plt.show()
 # masked (zeroed before decoding) as features the SAE has "not yet learned". Gaussian noise is
 # planted in the input, `x̃ = x' + σ_in·z`, standing in for `Dense(x)`, and in the reconstruction,
 # `r̃ = Sae.decode(masked latents) + σ_rec·z'`, standing in for introduced error. Then, exactly as
-# for real SAEs (`helpers.decomposition`), a least-squares map `b` from `x̃` to the error `x̃ − r̃`
+# for real SAEs (`helpers.dark_matter.decomposition`), a least-squares map `b` from `x̃` to the error `x̃ − r̃`
 # is fitted on training tokens, and on test tokens the *estimated introduced error* is the
 # nonlinear FVU, `FVU(x̃, r̃ + b(x̃))`, and the *estimated Dense* is what `b` recovers,
 # `FVU(x̃, r̃) − FVU(x̃, r̃ + b(x̃))`. Both noise levels run over {glue:text}`noise_levels` values
@@ -358,7 +358,7 @@ plt.show()
 # goes below zero, the more so the fewer tokens per dimension.
 # The {glue:text}`sweep_regressions` regressions of the grid took {glue:text}`sweep_seconds:.1f`
 # seconds (one multi-output least-squares fit per input noise level; see
-# `helpers.synthetic_activations.planted_noise_sweep`).
+# `helpers.dark_matter.synthetic_activations.planted_noise_sweep`).
 #
 # ## Masked latents land in the linear part (Fig. 15)
 #

@@ -47,14 +47,14 @@ from IPython.display import Markdown, display
 from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
-from helpers.decomposition import decompose, group_mean_r2, scalar_prediction_r2, split_tokens
-from helpers.lm_data import LmData
-from helpers.plotting import token_heatmap
-from helpers.results import verdict
-from helpers.sae_evaluation import active_latents
-from helpers.sae_suite import sparsity_grid, sparsity_line, sparsity_lines
-from helpers.scaling_law import fit_power_law_with_constant
-from helpers.section import start_section
+from helpers.book.results import verdict
+from helpers.book.section import start_section
+from helpers.dark_matter.decomposition import decompose, group_mean_r2, scalar_prediction_r2, split_tokens
+from helpers.dark_matter.figures import token_heatmap
+from helpers.lm.data import LmData
+from helpers.lm.evaluation import active_latents
+from helpers.lm.scaling_law import fit_power_law_with_constant
+from helpers.lm.suite import sparsity_grid, sparsity_line, sparsity_lines
 
 config, device, results, _, _ = start_section("predicting_error", PROFILE, SEED, RESULTS_DIR, OVERRIDES)
 settings = config.decomposition
@@ -71,9 +71,10 @@ results.metric("train_fraction", settings.train_fraction)
 # ## Probes and their data
 #
 # Every regression here is ordinary least squares with an intercept, solved in closed form from
-# `XᵀX` and `XᵀY` summed in float64 chunk by chunk over the activation store (`helpers.decomposition`,
-# checked against scikit-learn in the tests). As in the paper, the probes are fitted on a random
-# {glue:text}`train_fraction:.0%` of the analysis tokens ({glue:text}`train_tokens:,` tokens,
+# `XᵀX` and `XᵀY` summed in float64 chunk by chunk over the activation store
+# (`helpers.dark_matter.decomposition`, checked against scikit-learn in the tests). As in the
+# paper, the probes are fitted on a random {glue:text}`train_fraction:.0%` of the analysis
+# tokens ({glue:text}`train_tokens:,` tokens,
 # against d = {glue:text}`d_model` dimensions) and every R² is measured on the other
 # {glue:text}`test_tokens:,`. The R² of a multi-output map is averaged over output dimensions; FVU is
 # pooled over them.

@@ -45,19 +45,19 @@ import pandas as pd
 from IPython.display import Markdown, display
 from tqdm.auto import tqdm
 
-from helpers.adjacent_saes import (
+from helpers.book.results import verdict
+from helpers.book.section import start_section
+from helpers.dark_matter.adjacent_saes import (
     ERROR_PARTS,
     cross_prediction,
     error_parts,
     neighbours_and_match,
     sae_reconstructions,
 )
-from helpers.decomposition import decompose, split_tokens
-from helpers.lm_data import LmData
-from helpers.pursuit import PursuitReconstructor
-from helpers.results import verdict
-from helpers.sae_suite import sparsity_line
-from helpers.section import start_section
+from helpers.dark_matter.decomposition import decompose, split_tokens
+from helpers.dark_matter.pursuit import PursuitReconstructor
+from helpers.lm.data import LmData
+from helpers.lm.suite import sparsity_line
 
 MIN_TOKENS_PER_COEFFICIENT = 3  # below this, the test error of a least-squares probe grows fast
 
@@ -91,7 +91,7 @@ results.metric("reference_l0", settings.reference_l0)
 # %% [markdown]
 # ## A better encoder for the same decoder (§7.1)
 #
-# Gradient pursuit (`helpers.pursuit`) keeps the SAE's decoder `W_dec` and bias `b_dec` and
+# Gradient pursuit (`helpers.dark_matter.pursuit`) keeps the SAE's decoder `W_dec` and bias `b_dec` and
 # rebuilds each token's code from scratch: starting from an empty support, it adds the decoder row
 # most aligned with what is left of `x - b_dec`, takes a gradient step on the squared error over
 # the support with an exact line search, and clamps the weights at zero, once per atom, until the
@@ -221,7 +221,7 @@ plt.show()
 # usual training split ({glue:text}`train_tokens:,` tokens), and ask how much of its `SaeError`,
 # `LinearError` and `NonlinearError` a least-squares map from each neighbouring SAE's
 # reconstruction predicts, and from its own reconstruction `Sae(x)` (R² on the
-# {glue:text}`test_tokens:,` test tokens, averaged over dimensions; `helpers.adjacent_saes`).
+# {glue:text}`test_tokens:,` test tokens, averaged over dimensions; `helpers.dark_matter.adjacent_saes`).
 
 # %% tags=["hide-input"]
 started = time.perf_counter()

@@ -39,10 +39,10 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.broken_latents import train_and_read
-from helpers.latent_metrics import cosines
-from helpers.section import start_section
-from helpers.true_features import TrueFeatures, orthogonal_vectors
+from helpers.book.section import start_section
+from helpers.toy_saes.latent_metrics import cosines
+from helpers.toy_saes.runs import train_and_read
+from helpers.toy_saes.true_features import TrueFeatures, orthogonal_vectors
 
 config, device, results, data_source, init_generator = start_section(
     "single_latent", PROFILE, SEED, RESULTS_DIR, OVERRIDES

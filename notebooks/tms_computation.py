@@ -29,7 +29,7 @@
 # inputs become sparse, neurons become *polysemantic*, reading several features, and the model
 # computes $|x|$ for more features than it has neurons.
 #
-# **Two definitions** make the claims measurable (both live in `helpers/computation.py`):
+# **Two definitions** make the claims measurable (both live in `helpers/toys/computation.py`):
 #
 # - A feature is **computed** when, probing the model with that feature alone at evenly spaced
 #   values in $[-1, 1]$ and every other feature off, the squared error of its output against $|x|$
@@ -54,17 +54,17 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers import computation
-from helpers.computation import (
+from helpers.book.section import start_section
+from helpers.toys import computation
+from helpers.toys.computation import (
     computed_features,
     neuron_order,
     polysemantic_fraction,
     single_feature_error,
     used_neurons,
 )
-from helpers.plotting import neuron_feature_heatmap
-from helpers.section import start_section
-from helpers.toy_models import (
+from helpers.toys.figures import neuron_feature_heatmap
+from helpers.toys.models import (
     AbsoluteValueModel,
     SparseFeatures,
     ToyModel,

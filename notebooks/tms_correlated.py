@@ -42,10 +42,9 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.plotting import feature_arrows
-from helpers.polytopes import pair_cosines
-from helpers.section import start_section
-from helpers.toy_models import (
+from helpers.book.section import start_section
+from helpers.toys.figures import feature_arrows
+from helpers.toys.models import (
     SparseFeatures,
     ToyModel,
     evaluate_loss,
@@ -53,6 +52,7 @@ from helpers.toy_models import (
     repeat_per_seed,
     train_toy_model,
 )
+from helpers.toys.polytopes import pair_cosines
 
 config, device, results, data_source, init_generator = start_section(
     "tms_correlated", PROFILE, SEED, RESULTS_DIR, OVERRIDES

@@ -44,7 +44,17 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.polytopes import (
+from helpers.book.section import start_section
+from helpers.toys.geometry import dimensions_per_feature, feature_dimensionality, represented
+from helpers.toys.models import (
+    SparseFeatures,
+    ToyModel,
+    evaluate_loss,
+    lowest_loss_instances,
+    repeat_per_seed,
+    train_toy_model,
+)
+from helpers.toys.polytopes import (
     POLYTOPE_NAMES,
     STICKY_FRACTIONS,
     group_rank,
@@ -53,16 +63,6 @@ from helpers.polytopes import (
     polytope_name,
     project_onto_span,
     shared_subspace_groups,
-)
-from helpers.section import start_section
-from helpers.toy_geometry import dimensions_per_feature, feature_dimensionality, represented
-from helpers.toy_models import (
-    SparseFeatures,
-    ToyModel,
-    evaluate_loss,
-    lowest_loss_instances,
-    repeat_per_seed,
-    train_toy_model,
 )
 
 config, device, results, data_source, init_generator = start_section(

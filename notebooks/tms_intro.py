@@ -42,10 +42,10 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.plotting import feature_arrows, importance_colorbar
-from helpers.section import start_section
-from helpers.toy_geometry import planar_angle_gaps, represented
-from helpers.toy_models import (
+from helpers.book.section import start_section
+from helpers.toys.figures import feature_arrows, importance_colorbar
+from helpers.toys.geometry import planar_angle_gaps, represented
+from helpers.toys.models import (
     SparseFeatures,
     ToyModel,
     evaluate_loss,

@@ -49,7 +49,17 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.phase_diagram import (
+from helpers.book.section import start_section
+from helpers.toys.figures import category_map
+from helpers.toys.geometry import feature_norms
+from helpers.toys.models import (
+    SparseFeatures,
+    ToyModel,
+    lowest_loss_instances,
+    repeat_per_seed,
+    train_toy_model,
+)
+from helpers.toys.phase_diagram import (
     DEDICATED,
     NOT_REPRESENTED,
     PHASE_COLOURS,
@@ -59,16 +69,6 @@ from helpers.phase_diagram import (
     empirical_phases,
     expected_loss,
     phase_grid,
-)
-from helpers.plotting import category_map
-from helpers.section import start_section
-from helpers.toy_geometry import feature_norms
-from helpers.toy_models import (
-    SparseFeatures,
-    ToyModel,
-    lowest_loss_instances,
-    repeat_per_seed,
-    train_toy_model,
 )
 
 config, device, results, data_source, init_generator = start_section(

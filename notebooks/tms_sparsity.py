@@ -48,10 +48,10 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.plotting import superposition_bars
-from helpers.section import start_section
-from helpers.toy_geometry import represented, superposition
-from helpers.toy_models import (
+from helpers.book.section import start_section
+from helpers.toys.figures import superposition_bars
+from helpers.toys.geometry import represented, superposition
+from helpers.toys.models import (
     SparseFeatures,
     ToyModel,
     evaluate_loss,

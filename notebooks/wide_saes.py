@@ -43,9 +43,10 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.broken_latents import SAERun, latent_cosine_figure, train_and_read
-from helpers.section import start_section
-from helpers.true_features import TrueFeatures, orthogonal_vectors
+from helpers.book.section import start_section
+from helpers.toy_saes.figures import latent_cosine_figure
+from helpers.toy_saes.runs import SAERun, train_and_read
+from helpers.toy_saes.true_features import TrueFeatures, orthogonal_vectors
 
 config, device, results, data_source, init_generator = start_section(
     "wide_saes", PROFILE, SEED, RESULTS_DIR, OVERRIDES

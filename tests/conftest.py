@@ -1,4 +1,5 @@
-"""Shared fixtures: one `smoke` execution of every section in the table of contents, per session."""
+"""Shared fixtures: one `smoke` execution of every section of the table of contents, and each packaged
+language model loaded once, per session. A test that uses a model is marked `slow`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,31 @@ import pytest
 from helpers.build import RunFolder, execute_all, toc_notebooks
 
 SMOKE_SEED = 0
+MODEL_FIXTURES = {"smollm2": "smollm2-135m", "gemma": "gemma-3-270m"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if MODEL_FIXTURES.keys() & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def _load(name: str):
+    from helpers.lm.model import load_language_model
+
+    return load_language_model(MODEL_FIXTURES[name])
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2-135M (the `smoke` profile's model), eager, float32, on the CPU."""
+    return _load("smollm2")
+
+
+@pytest.fixture(scope="session")
+def gemma():
+    """Gemma 3 270M (the `cpu` profile's model), eager, float32, on the CPU."""
+    return _load("gemma")
 
 
 @pytest.fixture(scope="session")

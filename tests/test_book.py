@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.book.paths import cache_root
+from helpers.book.results import read_results
 from helpers.build import render, toc_notebooks
-from helpers.paths import cache_root
-from helpers.results import read_results
 
 pytestmark = pytest.mark.slow
 CLAIM_TABLE = re.compile(r"<table[^>]*>.*?<th[^>]*>\s*(?:<p>)?Holds here\?(?:</p>)?\s*</th>", re.S)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.book.results import read_results
 from helpers.build import notebook_source, toc_notebooks
-from helpers.results import read_results
 from tests.conftest import SMOKE_SEED
 
 CHECKS_DIR = Path(__file__).parent / "checks"

@@ -1,0 +1,193 @@
+"""The frame of `make bench`: settings, one row's comparison, timing, matmul ceilings, the table.
+
+Each benchmark times our way and the way a reader would write first, on the same work, and
+becomes one row of a Markdown table: both timings, the speed-up and the speed-up we aim for.
+The machine's matmul rates in fp32 and bf16, measured in the same run, are the ceilings that the
+rows' achieved GFLOP/s are compared against, each in the dtype the row runs in.
+
+A benchmark is a function `(BenchSettings) -> Comparison`; `helpers.bench.__main__` lists them in
+table order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from helpers import profiles
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """What every benchmark is sized by: a resolved profile, a step count and the device."""
+
+    profile: profiles.Profile
+    steps: int = 300
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps = {self.steps!r}: give a positive number of training steps.")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One row of the table: our way against the obvious alternative on the same work."""
+
+    name: str
+    ours: str
+    ours_seconds: float
+    baseline: str
+    baseline_seconds: float
+    target_ratio: float
+    details: dict[str, float] = field(default_factory=dict)
+    limited_by: str = ""
+
+    @property
+    def ratio(self) -> float:
+        """How many times faster our way is (baseline time / our time)."""
+        return self.baseline_seconds / self.ours_seconds
+
+    @property
+    def meets_target(self) -> bool:
+        return self.ratio >= self.target_ratio
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "ratio": self.ratio, "meets_target": self.meets_target}
+
+
+Benchmark = Callable[[BenchSettings], Comparison]
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so that a wall-clock timing covers it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(function: Callable[[], object], device: torch.device) -> float:
+    """Seconds that `function()` takes, GPU work included."""
+    return timed_with_cpu(function, device)[0]
+
+
+def timed_with_cpu(function: Callable[[], object], device: torch.device) -> tuple[float, float]:
+    """Wall-clock and this process's CPU seconds of `function()`; on a machine shared with other
+    jobs the CPU seconds (all threads together) are the steadier of the two."""
+    synchronize(device)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    function()
+    synchronize(device)
+    return time.perf_counter() - start, time.process_time() - start_cpu
+
+
+def matmul_gflops(
+    device: torch.device, dtype: torch.dtype = torch.float32, size: int = 2048, repeats: int = 5
+) -> float:
+    """The machine's matmul ceiling in `dtype`: GFLOP/s of a `size³` matmul, best of `repeats`."""
+    generator = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(size, size, generator=generator).to(device, dtype) for _ in range(2))
+    torch.matmul(a, b)  # warm-up
+    best = min(timed(lambda: torch.matmul(a, b), device) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def products_gflops(
+    shapes: list[tuple[int, int, int]], dtype: torch.dtype, device: torch.device, repeats: int = 3
+) -> float:
+    """GFLOP/s of the products `[m, k] @ [k, n]` in `shapes` run back to back, best of `repeats`:
+    the most a row whose work is these products and nothing else could reach."""
+    generator = torch.Generator().manual_seed(0)
+    operands = [
+        (
+            torch.randn(m, k, generator=generator).to(device, dtype),
+            torch.randn(k, n, generator=generator).to(device, dtype),
+        )
+        for m, k, n in shapes
+    ]
+
+    def run() -> None:
+        for a, b in operands:
+            torch.matmul(a, b)
+
+    run()  # warm-up
+    best = min(timed(run, device) for _ in range(repeats))
+    return sum(2 * m * k * n for m, k, n in shapes) / best / 1e9
+
+
+def run_benchmarks(
+    benchmarks: dict[str, Benchmark], settings: BenchSettings, only: list[str] | None = None
+) -> list[Comparison]:
+    """Run the named benchmarks (all when `only` is None), in the order `benchmarks` lists them."""
+    unknown = set(only or []) - set(benchmarks)
+    if unknown:
+        raise ValueError(f"unknown benchmark(s) {sorted(unknown)}: choose from {list(benchmarks)}.")
+    return [function(settings) for name, function in benchmarks.items() if not only or name in only]
+
+
+CEILING_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float64": torch.float64}
+
+
+def matmul_ceilings(device: torch.device) -> dict[str, float]:
+    """GFLOP/s of a large matmul in each dtype a row may run in."""
+    return {name: matmul_gflops(device, dtype) for name, dtype in CEILING_DTYPES.items()}
+
+
+def ceiling_share(row: Comparison, ceilings: dict[str, float]) -> float | None:
+    """The row's achieved GFLOP/s as a share of the matmul ceiling in its dtype (fp32 unless
+    `details["dtype"]` says otherwise); None for rows that report no FLOP rate."""
+    gflops = row.details.get("achieved_gflops")
+    return None if gflops is None else gflops / ceilings[row.details.get("dtype", "float32")]
+
+
+def markdown_table(rows: list[Comparison], ceilings: dict[str, float]) -> str:
+    """The rows as a Markdown table, with achieved GFLOP/s as a share of the matmul ceiling."""
+    lines = [
+        "| Benchmark | Ours | s | Baseline | s | Speed-up | Target | Met | GFLOP/s (share of ceiling) |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for row in rows:
+        share = ceiling_share(row, ceilings)
+        share = "–" if share is None else f"{row.details['achieved_gflops']:.1f} ({share:.1%}"
+        if share != "–":
+            target = row.details.get("target_share")
+            share += f", target ≥ {target:.0%})" if target else ")"
+            share += f" {row.details.get('dtype', 'float32')}"
+            alone = row.details.get("products_alone_gflops")
+            if alone:
+                ceiling = ceilings[row.details.get("dtype", "float32")]
+                share += f"; its products alone {alone:.0f} ({alone / ceiling:.0%})"
+        lines.append(
+            f"| {row.name} | {row.ours} | {row.ours_seconds:.2f} | {row.baseline} | "
+            f"{row.baseline_seconds:.2f} | {row.ratio:.1f}× | ≥ {row.target_ratio:g}× | "
+            f"{'yes' if row.meets_target else 'no'} | {share} |"
+        )
+    lines.extend(f"\n{row.name}: limited by {row.limited_by}." for row in rows if row.limited_by)
+    rates = ", ".join(f"{name} {gflops:.0f}" for name, gflops in ceilings.items())
+    lines.append(f"\nMatmul ceilings (2048³), GFLOP/s: {rates}; {torch.get_num_threads()} threads.")
+    return "\n".join(lines)
+
+
+def write_results(
+    rows: list[Comparison], ceilings: dict[str, float], settings: BenchSettings, path: Path
+) -> None:
+    """Save the run's rows and the machine they ran on as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "profile": settings.profile.name,
+        "steps": settings.steps,
+        "device": str(settings.device),
+        "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
+        "torch": torch.__version__,
+        "machine": platform.platform(),
+        "matmul_gflops": ceilings,
+        "rows": [{**row.as_dict(), "ceiling_share": ceiling_share(row, ceilings)} for row in rows],
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")

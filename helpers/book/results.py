@@ -1,0 +1,121 @@
+"""Recording a notebook's results: glue for the prose, and `results.json` for the tests.
+
+Shape of `results.json` (shared by all notebooks):
+`{"notebook", "profile", "seed", "metrics": {name: number}, "claims": [{"id", "claim", "paper",
+"ours", "holds"}]}` with `holds` one of yes / partly / no.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from helpers.book.paths import cache_root
+
+VERDICTS = ("yes", "partly", "no")
+
+
+def _glue(name: str, value: Any) -> None:
+    from myst_nb import glue
+
+    glue(name, value, display=False)
+
+
+def _plain_number(name: str, value: Any) -> int | float:
+    if hasattr(value, "item"):  # numpy or torch scalars
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"metric {name!r} must be a number, got {type(value).__name__}.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"metric {name!r} is {value}; results must be finite numbers.")
+    return value
+
+
+class Results:
+    """Collects one notebook run's metrics and claims; every call also rewrites `results.json`."""
+
+    def __init__(self, notebook: str, profile: str, seed: int, results_dir: str | os.PathLike | None):
+        self.notebook = notebook
+        self.profile = profile
+        self.seed = seed
+        folder = Path(results_dir) if results_dir else cache_root() / "interactive" / profile / notebook
+        self.path = folder / "results.json"
+        self.metrics: dict[str, int | float] = {}
+        self.claims: list[dict[str, str]] = []
+        self.save()
+
+    def metric(self, name: str, value: Any) -> int | float:
+        """Glue `value` under `name` (quote it in prose as {glue:text}`name`) and record it."""
+        number = _plain_number(name, value)
+        self.metrics[name] = number
+        _glue(name, number)
+        self.save()
+        return number
+
+    def label(self, name: str, text: str) -> str:
+        """Glue a name the run chose (an SAE, a component) under `name`, as inline code: quote it
+        in prose as {glue:md}`name`. Names are not metrics, so `results.json` does not record them."""
+        if not isinstance(text, str):
+            raise TypeError(f"label {name!r} must be a string, got {type(text).__name__}.")
+        from IPython.display import Markdown
+
+        _glue(name, Markdown(f"`{text}`"))
+        return text
+
+    def claim(self, id: str, claim: str, paper: str, ours: str, holds: str) -> None:
+        """One row of the page's claim table: the paper's statement beside ours and the verdict."""
+        if holds not in VERDICTS:
+            raise ValueError(f"claim {id!r}: holds = {holds!r}; choose one of {', '.join(VERDICTS)}.")
+        if any(row["id"] == id for row in self.claims):
+            raise ValueError(f"claim {id!r} is recorded twice.")
+        self.claims.append({"id": id, "claim": claim, "paper": paper, "ours": ours, "holds": holds})
+        self.save()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "notebook": self.notebook,
+            "profile": self.profile,
+            "seed": self.seed,
+            "metrics": dict(self.metrics),
+            "claims": list(self.claims),
+        }
+
+    def save(self) -> None:
+        """Write `results.json` atomically, so a reader never sees half a file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
+        tmp.replace(self.path)
+
+    def claim_table(self) -> str:
+        """The claim table as Markdown (display it with `IPython.display.Markdown`)."""
+        mark = {"yes": "✓ yes", "partly": "~ partly", "no": "✗ no"}  # in ordinary text fonts, unlike emoji
+
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|").replace("\n", " ")
+
+        lines = ["| Claim | Paper | Ours | Holds here? |", "| --- | --- | --- | --- |"]
+        for row in self.claims:
+            cells = [cell(row["claim"]), cell(row["paper"]), cell(row["ours"]), mark[row["holds"]]]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+
+def verdict(holds: bool, partly: bool = False) -> str:
+    """A claim row's verdict: `yes` when the claim holds, else `partly` or `no`."""
+    return "yes" if holds else ("partly" if partly else "no")
+
+
+def read_results(path: str | os.PathLike) -> dict[str, Any]:
+    """Load and validate a `results.json`; raises ValueError naming what is wrong."""
+    data = json.loads(Path(path).read_text())
+    missing = {"notebook", "profile", "seed", "metrics", "claims"} - set(data)
+    if missing:
+        raise ValueError(f"{path}: missing keys {sorted(missing)}.")
+    for row in data["claims"]:
+        if set(row) != {"id", "claim", "paper", "ours", "holds"} or row["holds"] not in VERDICTS:
+            raise ValueError(f"{path}: malformed claim {row!r}.")
+    return data

@@ -1,0 +1,165 @@
+"""The language model, its contexts, activation stores and SAE suite for Parts III and IV, from a profile.
+
+Everything is built on first use and cached by content: the stores under
+`<cache>/activations/<model>-<spec hash>/` and the SAEs under `<cache>/saes/<store digest>/`, so
+every section after the first opens them in seconds. Two disjoint sets of contexts are drawn from
+the corpus: the training store (the main site and its neighbours; the model runs only to that
+layer) feeds the SAE suite, and the analysis store (the same sites plus the model's per-token loss)
+is what every measurement reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+import numpy as np
+import torch
+from sae_lens import SAE
+
+from helpers.book.paths import cache_root
+from helpers.lm import corpus
+from helpers.lm.activation_store import ActivationStore, StoreSpec, open_or_harvest
+from helpers.lm.model import LanguageModel, Site, load_language_model
+from helpers.lm.pretrained import PRETRAINED, load_pretrained
+from helpers.lm.suite import (
+    SaeEntry,
+    SuiteTraining,
+    neighbour_sites,
+    suite_entries,
+    train_suite,
+)
+from helpers.profiles import Profile
+
+PILE_DOCUMENTS_PER_CONTEXT = 2  # Pile documents are long; draw from twice as many as contexts needed
+
+
+class LmData:
+    """Lazy access to the model, the two stores and the SAE suite of one profile and seed."""
+
+    def __init__(self, profile: Profile, seed: int, device: torch.device):
+        self.config = profile.lm
+        self.suite_config = profile.sae_suite
+        self.seed = seed
+        self.device = device
+        self.site = Site(self.config.layer, "resid_post")
+        self.sites = (self.site, *neighbour_sites(self.site))
+
+    @functools.cached_property
+    def model(self) -> LanguageModel:
+        dtype = getattr(torch, self.config.dtype)
+        lm = load_language_model(self.config.model, self.device, dtype, compiled=self.config.compiled)
+        lm.check_site(self.site)
+        return lm
+
+    def _model_fingerprint(self) -> str:
+        compiled = ":compiled" if self.config.compiled else ""
+        return f"{self.config.model}:{self.config.dtype}{compiled}"
+
+    def _corpus_fingerprint(self) -> str:
+        return corpus.corpus_fingerprint() if self.config.corpus == "registry" else corpus.PILE
+
+    @functools.cached_property
+    def _contexts(self) -> tuple[corpus.Contexts, corpus.Contexts]:
+        """(training, analysis): disjoint contexts, drawn once from the corpus with the corpus seed."""
+        c = self.config
+        total = c.train_contexts + c.analysis_contexts
+        if c.corpus == "registry":
+            docs = corpus.documents()
+        else:
+            docs = corpus.pile_documents(PILE_DOCUMENTS_PER_CONTEXT * total)
+        lm = self.model
+        bos = lm.tokenizer.bos_token_id if lm.prepends_bos else None
+        contexts = corpus.tokenize_contexts(docs, lm.tokenizer, c.context_length, total, c.corpus_seed, bos)
+        order = np.random.default_rng(c.corpus_seed).permutation(total)
+        analysis, train = np.sort(order[: c.analysis_contexts]), np.sort(order[c.analysis_contexts :])
+        return contexts.select(train), contexts.select(analysis)
+
+    def _store(self, which: str, sites: tuple[Site, ...], n_contexts: int, keep_from: int) -> ActivationStore:
+        c = self.config
+        spec = StoreSpec(
+            model=self._model_fingerprint(),
+            sites=tuple(str(s) for s in sites),
+            corpus=self._corpus_fingerprint(),
+            context_length=c.context_length,
+            n_contexts=n_contexts,
+            context_seed=c.corpus_seed,
+            keep_from=keep_from,
+            with_loss=which == "analysis",
+        )
+        key = hashlib.sha256(json.dumps({**spec.as_json(), "split": which}).encode()).hexdigest()[:16]
+        folder = cache_root() / "activations" / f"{c.model.replace('/', '--')}-{which}-{key}"
+
+        def contexts() -> corpus.Contexts:
+            train, analysis = self._contexts
+            return train if which == "train" else analysis.select(np.arange(n_contexts))
+
+        return open_or_harvest(folder, spec, lambda: self.model, contexts, c.batch_contexts)
+
+    @functools.cached_property
+    def analysis_store(self) -> ActivationStore:
+        """Every site on the analysis contexts, with the model's per-token loss."""
+        c = self.config
+        return self._store("analysis", self.sites, c.analysis_contexts, c.keep_from)
+
+    @functools.cached_property
+    def train_store(self) -> ActivationStore:
+        """Every site on the training contexts: what the SAE suite trains on."""
+        c = self.config
+        return self._store("train", self.sites, c.train_contexts, c.train_keep_from)
+
+    def _outlier_threshold(self, store: ActivationStore) -> float:
+        return float(self.config.outlier_norm_ratio * np.median(store.norms(self.site)))
+
+    @functools.cached_property
+    def outlier_threshold(self) -> float:
+        """The main site's norm above which an analysis token is a massive-activation outlier."""
+        return self._outlier_threshold(self.analysis_store)
+
+    @functools.cached_property
+    def analysis_rows(self) -> np.ndarray:
+        """The analysis store's rows that every measurement uses: all but the norm outliers."""
+        return np.flatnonzero(self.analysis_store.norms(self.site) <= self.outlier_threshold)
+
+    @functools.cached_property
+    def train_rows(self) -> np.ndarray:
+        """The training store's rows that the SAEs see: all but the norm outliers."""
+        norms = self.train_store.norms(self.site)
+        return np.flatnonzero(norms <= self._outlier_threshold(self.train_store))
+
+    @functools.cached_property
+    def position_store(self) -> ActivationStore:
+        """The main site on the first analysis contexts with every position kept, the dropped
+        ones too."""
+        return self._store("positions", (self.site,), self.config.position_contexts, 0)
+
+    @functools.cached_property
+    def entries(self) -> list[SaeEntry]:
+        """What the suite holds: architecture, site, width and sparsity of each SAE."""
+        s = self.suite_config
+        if s.source != "ours":
+            return [p.entry for p in PRETRAINED[s.source]]
+        return suite_entries(
+            self.site, s.widths, s.ks, s.jumprelu_widths, s.jumprelu_l0, s.neighbour_width, s.neighbour_k
+        )
+
+    @functools.cached_property
+    def _suite(self) -> tuple[dict[str, SAE], dict[str, dict]]:
+        s = self.suite_config
+        if s.source != "ours":
+            return load_pretrained(s.source, self.device), {}
+        training = SuiteTraining(s.samples, s.batch_size, s.lr, s.bf16, self.seed)
+        store = self.train_store
+        root = cache_root() / "saes" / store.digest
+        return train_suite(store, self.entries, training, root, self.device, self.train_rows)
+
+    @property
+    def saes(self) -> dict[str, SAE]:
+        """Every SAE of the suite, by name (see `helpers.lm.suite.SaeEntry.name`)."""
+        return self._suite[0]
+
+    @property
+    def training_records(self) -> dict[str, dict]:
+        """Each trained SAE's record: config, store, log (empty for pretrained SAEs)."""
+        return self._suite[1]

@@ -1,0 +1,123 @@
+"""How well an SAE reconstructs a site: FVU, L0, dead latents, and the model's loss with the
+reconstruction spliced in (% of cross-entropy recovered against zero-ablation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sae_lens import SAE
+
+from helpers.dark_matter.decomposition import stream_rows
+from helpers.lm.model import LanguageModel, Site, Splice, run_model
+
+
+@dataclass
+class Reconstruction:
+    """Per-token results of one SAE on a set of rows: squared error norm, squared distance of the
+    activation from the rows' mean (so FVU over any subset is a ratio of sums), and L0; plus how
+    often each latent fired."""
+
+    squared_error: np.ndarray
+    squared_deviation: np.ndarray
+    l0: np.ndarray
+    fired: np.ndarray
+
+    @property
+    def fvu(self) -> float:
+        return float(self.squared_error.sum() / self.squared_deviation.sum())
+
+    def fvu_where(self, rows: np.ndarray) -> float:
+        """FVU over the rows a boolean mask (or index array) selects."""
+        return float(self.squared_error[rows].sum() / self.squared_deviation[rows].sum())
+
+    @property
+    def mean_l0(self) -> float:
+        return float(self.l0.mean())
+
+    @property
+    def dead_latents(self) -> int:
+        """Latents that never fired on these rows."""
+        return int((self.fired == 0).sum())
+
+
+@torch.no_grad()
+def reconstruct(
+    sae: SAE, activations: np.ndarray, mean: torch.Tensor | None = None, chunk: int = 4096
+) -> Reconstruction:
+    """Run `sae` over `activations` (`[n, d]`, e.g. a store's memory map) a chunk at a time;
+    deviations are taken from `mean` (default: the mean of these activations)."""
+    device = sae.W_enc.device
+    if mean is None:
+        mean = torch.from_numpy(activations.mean(0, dtype=np.float64))
+    mean = mean.float().to(device)
+    errors, deviations, l0s = [], [], []
+    fired = torch.zeros(sae.cfg.d_sae, dtype=torch.long, device=device)
+    for start in range(0, len(activations), chunk):
+        x = torch.from_numpy(np.array(activations[start : start + chunk], dtype=np.float32)).to(device)
+        latents = sae.encode(x)
+        active = latents > 0
+        errors.append((x - sae.decode(latents)).pow(2).sum(-1).cpu())
+        deviations.append((x - mean).pow(2).sum(-1).cpu())
+        l0s.append(active.sum(-1).cpu())
+        fired += active.sum(0)
+    return Reconstruction(
+        torch.cat(errors).double().numpy(),
+        torch.cat(deviations).double().numpy(),
+        torch.cat(l0s).numpy(),
+        fired.cpu().numpy(),
+    )
+
+
+@torch.no_grad()
+def active_latents(sae: SAE, activations: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """How many latents fire on each of `rows` of a (memory-mapped) activation array: the SAE's
+    per-token L0, streamed a chunk at a time."""
+    counts = [
+        (sae.encode(x) > 0).sum(-1).cpu().numpy() for _, x in stream_rows(activations, rows, sae.W_enc.device)
+    ]
+    return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+
+
+def spliced_losses(
+    lm: LanguageModel,
+    tokens: np.ndarray,
+    site: Site,
+    replacements: dict[str, Callable[[torch.Tensor], torch.Tensor] | None],
+    keep_from: int,
+    batch_contexts: int,
+) -> dict[str, float]:
+    """The model's mean next-token loss over positions `keep_from`.. of `tokens` (`[n, length]`)
+    with each replacement spliced in at `site` from `keep_from` on (`None`: the clean model)."""
+    totals = dict.fromkeys(replacements, 0.0)
+    count = 0
+    for start in range(0, len(tokens), batch_contexts):
+        ids = torch.from_numpy(tokens[start : start + batch_contexts].astype(np.int64))
+        for name, replace in replacements.items():
+            splices = [] if replace is None else [Splice(site, replace, slice(keep_from, None))]
+            loss = run_model(lm, ids, splices=splices, with_loss=True).token_loss[:, keep_from:-1]
+            totals[name] += float(loss.sum())
+        count += loss.numel()
+    return {name: total / count for name, total in totals.items()}
+
+
+def sae_replacement(
+    sae: SAE | Callable[[torch.Tensor], torch.Tensor], max_norm: float = float("inf")
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Splice function: the SAE's reconstruction (or any map's, e.g. zero-ablation), computed in
+    float32 whatever the model's dtype (`run_model` casts it back). Tokens whose norm exceeds
+    `max_norm`, the outliers no measurement uses, keep their own activation."""
+
+    def replace(activation: torch.Tensor) -> torch.Tensor:
+        x = activation.float()
+        outlier = x.norm(dim=-1, keepdim=True) > max_norm
+        return torch.where(outlier, x, sae(x)).to(activation.device)
+
+    return replace
+
+
+def ce_recovered(sae_loss: float, clean_loss: float, zero_ablation_loss: float) -> float:
+    """Share of the loss gap between zero-ablating the site and the clean model that the SAE closes."""
+    return (zero_ablation_loss - sae_loss) / (zero_ablation_loss - clean_loss)

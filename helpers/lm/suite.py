@@ -1,0 +1,306 @@
+"""The SAE suite that Parts III and IV study, trained on an activation store.
+
+Ours: a grid of TopK SAEs (widths x k) on the main residual site, a line of JumpReLU SAEs (the
+Gemma Scope architecture, trained with sae_lens's own `SAETrainer` toward a target L0), and one
+TopK SAE on each neighbouring site (the previous layer's residual, this layer's attention and MLP
+outputs). Every SAE trains on centred activations scaled to mean squared norm `d_in`, then has that
+normalisation folded into its weights, so it reads the model's raw activations. Each is saved in
+sae_lens's on-disk format with a `training.json` (written last: the run's config, the store it
+trained on, its log and the weights' sha256) and loaded with `SAE.load_from_disk`; one whose record
+is missing, stale or does not match its weights is retrained, with a message.
+
+Pretrained families stand in for ours through the same entries (`helpers.lm.pretrained`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sae_lens import SAE, JumpReLUTrainingSAE, JumpReLUTrainingSAEConfig
+from sae_lens.config import SAETrainerConfig
+from sae_lens.training.sae_trainer import SAETrainer
+from tqdm.auto import tqdm
+
+from helpers.book.checksums import sha256_of
+from helpers.lm.activation_store import ActivationStore
+from helpers.lm.model import Site
+from helpers.lm.topk_training import TopKTraining, TrainingLog, train_topk_sae
+
+ARCHITECTURES = ("topk", "jumprelu")
+TRAINING_RECORD = "training.json"
+
+
+@dataclass(frozen=True, order=True)
+class SaeEntry:
+    """One SAE of the suite: its architecture, site, width, and sparsity (k for TopK, the target
+    L0 for JumpReLU)."""
+
+    site: str
+    architecture: str
+    width: int
+    sparsity: int
+
+    def __post_init__(self) -> None:
+        Site.parse(self.site)
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture {self.architecture!r}: choose one of {ARCHITECTURES}.")
+        if not 0 < self.sparsity <= self.width:
+            raise ValueError(f"{self.name}: the sparsity must be in [1, width = {self.width}].")
+
+    @property
+    def name(self) -> str:
+        sparsity = f"k{self.sparsity}" if self.architecture == "topk" else f"l0-{self.sparsity}"
+        return f"{self.architecture}-{self.width}-{sparsity}@{self.site}"
+
+
+@dataclass(frozen=True)
+class SuiteTraining:
+    """How every SAE of the suite trains: samples (epochs over the store as needed), batch, Adam's
+    learning rate, and bf16 matmuls for the TopK encoder."""
+
+    samples: int
+    batch_size: int
+    lr: float
+    bf16: bool
+    seed: int
+
+
+def suite_entries(
+    site: Site,
+    widths: tuple[int, ...],
+    ks: tuple[int, ...],
+    jumprelu_widths: tuple[int, ...],
+    jumprelu_l0: int,
+    neighbour_width: int,
+    neighbour_k: int,
+) -> list[SaeEntry]:
+    """The suite for residual `site`: the TopK grid, the JumpReLU line and the neighbouring sites."""
+    main = str(site)
+    entries = [SaeEntry(main, "topk", w, k) for w in widths for k in ks]
+    entries += [SaeEntry(main, "jumprelu", w, jumprelu_l0) for w in jumprelu_widths]
+    neighbours = [
+        Site(site.layer - 1, "resid_post"),
+        Site(site.layer, "attn_out"),
+        Site(site.layer, "mlp_out"),
+    ]
+    entries += [SaeEntry(str(s), "topk", neighbour_width, neighbour_k) for s in neighbours if s.layer >= 0]
+    return entries
+
+
+def sparsity_grid(entries: list[SaeEntry], site: str) -> list[SaeEntry]:
+    """The SAEs at `site` that form the width x sparsity grid: the TopK ones where there are any
+    (our suite), else all (Gemma Scope's are all JumpReLU)."""
+    at_site = [e for e in entries if e.site == site]
+    if not at_site:
+        raise ValueError(f"the suite has no SAE at {site}.")
+    topk = [e for e in at_site if e.architecture == "topk"]
+    return topk or at_site
+
+
+def sparsity_line(entries: list[SaeEntry], site: str, target: int) -> list[SaeEntry]:
+    """One SAE per width of the grid at `site` (see `sparsity_grid`), the one whose sparsity (k,
+    or L0) is closest to `target` (ties: the sparser), ordered by width: the line along which
+    error is compared across widths."""
+    best: dict[int, SaeEntry] = {}
+    for entry in sparsity_grid(entries, site):
+        current = best.get(entry.width)
+        key = (abs(entry.sparsity - target), entry.sparsity)
+        if current is None or key < (abs(current.sparsity - target), current.sparsity):
+            best[entry.width] = entry
+    return [best[w] for w in sorted(best)]
+
+
+def sparsity_lines(entries: list[SaeEntry], site: str) -> dict[int, list[SaeEntry]]:
+    """A `sparsity_line` for each sparsity the grid's narrowest width has, by that sparsity."""
+    grid = sparsity_grid(entries, site)
+    narrowest = min(e.width for e in grid)
+    targets = sorted({e.sparsity for e in grid if e.width == narrowest})
+    return {target: sparsity_line(entries, site, target) for target in targets}
+
+
+class Normalisation:
+    """Centre by the site's mean and scale to mean squared norm `d_in`: `(x - mean) * unit`, with
+    both measured over the store's `rows` (default all)."""
+
+    def __init__(self, store: ActivationStore, site: str, rows: np.ndarray | None = None):
+        self.store, self.site, self.rows = store, site, rows
+        self.mean, scale = store.mean_and_scale(site, rows)
+        self.unit = self.mean.shape[0] ** 0.5 / scale
+
+    def batches(self, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+        """Endless shuffled batches of the normalised activations of `rows`."""
+        for batch in self.store.batches(self.site, batch_size, seed, self.rows):
+            yield (batch - self.mean) * self.unit
+
+
+@torch.no_grad()
+def fold_normalisation(sae: SAE, mean: torch.Tensor, unit: float) -> SAE:
+    """Make an SAE trained on `(x - mean) * unit` read raw `x`: the encoder's input `(x - b_dec)
+    @ W_enc` is unchanged when W_enc grows by `unit` and b_dec moves to raw units, and the decoder
+    shrinks by `unit`, so the same latents fire with the same values."""
+    sae.W_enc.mul_(unit)
+    sae.W_dec.div_(unit)
+    sae.b_dec.copy_(mean.to(sae.b_dec) + sae.b_dec / unit)
+    return sae
+
+
+@dataclass(frozen=True)
+class JumpReLUTraining:
+    """One JumpReLU SAE's run with sae_lens's trainer and DeepMind's quadratic L0 loss toward
+    `target_l0` (Gemma Scope 2). The threshold starts at `init_threshold` with STE bandwidth
+    `bandwidth`, in units where inputs have mean squared norm d_in: from sae_lens's defaults (0.01,
+    0.05), made for billions of tokens, the thresholds do not climb to the target within a few
+    hundred thousand samples (L0 86 for a target of 32 at width 1024; 35 with these)."""
+
+    width: int
+    target_l0: int
+    samples: int
+    batch_size: int
+    lr: float
+    bf16: bool
+    seed: int
+    init_threshold: float = 0.2
+    bandwidth: float = 0.2
+
+
+def _train_jumprelu(
+    batches: Iterator[torch.Tensor], d_in: int, recipe: JumpReLUTraining, device: torch.device
+) -> tuple[SAE, TrainingLog]:
+    torch.manual_seed(recipe.seed)  # sae_lens initialises from torch's global generator
+    sae = JumpReLUTrainingSAE(
+        JumpReLUTrainingSAEConfig(
+            d_in=d_in,
+            d_sae=recipe.width,
+            jumprelu_sparsity_loss_mode="quadratic",
+            target_l0=float(recipe.target_l0),
+            jumprelu_init_threshold=recipe.init_threshold,
+            jumprelu_bandwidth=recipe.bandwidth,
+            device=str(device),
+        )
+    )
+    steps = recipe.samples // recipe.batch_size
+    trainer_config = SAETrainerConfig(
+        total_training_samples=recipe.samples,
+        train_batch_size_samples=recipe.batch_size,
+        lr=recipe.lr,
+        lr_end=0.0,
+        lr_warm_up_steps=max(1, steps // 100),
+        lr_decay_steps=steps // 5,
+        device=str(device),
+        autocast=recipe.bf16,
+    )
+    started = time.perf_counter()
+    trained = SAETrainer(cfg=trainer_config, sae=sae, data_provider=batches).fit()
+    seconds = time.perf_counter() - started
+    return _inference_copy(trained), TrainingLog([], [], -1, seconds, recipe.samples / seconds)
+
+
+def _inference_copy(trained) -> SAE:
+    """The inference SAE that sae_lens saves for a training SAE."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trained.save_inference_model(tmp)
+        return SAE.load_from_disk(tmp, device=str(trained.W_enc.device))
+
+
+def _weights_file(folder: Path) -> Path:
+    return folder / "sae_weights.safetensors"
+
+
+def _recipe(entry: SaeEntry, training: SuiteTraining) -> TopKTraining | JumpReLUTraining:
+    """Everything an entry's training depends on (its full config, defaults included)."""
+    if entry.architecture == "jumprelu":
+        return JumpReLUTraining(
+            entry.width,
+            entry.sparsity,
+            training.samples,
+            training.batch_size,
+            training.lr,
+            training.bf16,
+            training.seed,
+        )
+    return TopKTraining(
+        width=entry.width,
+        k=entry.sparsity,
+        samples=training.samples,
+        batch_size=training.batch_size,
+        lr=training.lr,
+        seed=training.seed,
+        bf16=training.bf16,
+    )
+
+
+def _record(
+    entry: SaeEntry, recipe: TopKTraining | JumpReLUTraining, store: ActivationStore, rows: np.ndarray | None
+) -> dict:
+    """What a trained SAE's record must match to be reused: entry, recipe, store and rows."""
+    trained_on = "all" if rows is None else hashlib.sha256(np.sort(rows).tobytes()).hexdigest()[:16]
+    return {"entry": asdict(entry), "training": asdict(recipe), "store": store.digest, "rows": trained_on}
+
+
+def _load_trained(folder: Path, expected: dict, device: torch.device) -> tuple[SAE, dict] | None:
+    """The SAE in `folder` if its training record matches `expected` and its weights their hash."""
+    try:
+        record = json.loads((folder / TRAINING_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    if {key: record.get(key) for key in expected} != expected:
+        print(f"{folder.name}: trained with another config or store; retraining.")
+        return None
+    if sha256_of(_weights_file(folder)) != record.get("weights_sha256"):
+        print(f"{folder.name}: the weights do not match their recorded sha256; retraining.")
+        return None
+    return SAE.load_from_disk(str(folder), device=str(device)), record
+
+
+def train_suite(
+    store: ActivationStore,
+    entries: list[SaeEntry],
+    training: SuiteTraining,
+    root: Path,
+    device: torch.device,
+    rows: np.ndarray | None = None,
+) -> tuple[dict[str, SAE], dict[str, dict]]:
+    """Every SAE in `entries`, loaded from `root` where already trained on these rows of this
+    store with this config, else trained now and saved; returns the SAEs and their training
+    records by name."""
+    saes, records = {}, {}
+    normalisations: dict[str, Normalisation] = {}
+    for entry in tqdm(entries, desc="SAE suite", unit="SAE"):
+        folder = root / entry.name
+        recipe = _recipe(entry, training)
+        expected = _record(entry, recipe, store, rows)
+        loaded = _load_trained(folder, expected, device) if folder.is_dir() else None
+        if loaded is None:
+            if entry.site not in normalisations:
+                normalisations[entry.site] = Normalisation(store, entry.site, rows)
+            norm = normalisations[entry.site]
+            batches = norm.batches(training.batch_size, training.seed)
+            d_in = norm.mean.shape[0]
+            if isinstance(recipe, TopKTraining):
+                sae, log = train_topk_sae(batches, d_in, recipe, device)
+            else:
+                sae, log = _train_jumprelu(batches, d_in, recipe, device)
+            fold_normalisation(sae, norm.mean, norm.unit)
+            shutil.rmtree(folder, ignore_errors=True)
+            sae.save_model(str(folder))
+            record = {**expected, "log": asdict(log), "weights_sha256": sha256_of(_weights_file(folder))}
+            (folder / TRAINING_RECORD).write_text(json.dumps(record, indent=1) + "\n")
+            loaded = (sae.eval(), record)
+        saes[entry.name], records[entry.name] = loaded
+    return saes, records
+
+
+def neighbour_sites(site: Site) -> list[Site]:
+    """The sites whose SAEs Part IV compares with the main one: the previous layer's residual
+    stream, and the attention and MLP outputs of the same layer."""
+    sites = [Site(site.layer - 1, "resid_post")] if site.layer > 0 else []
+    return sites + [Site(site.layer, "attn_out"), Site(site.layer, "mlp_out")]

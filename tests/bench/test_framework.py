@@ -1,0 +1,55 @@
+import json
+
+import pytest
+
+from helpers import profiles
+from helpers.bench import framework as bench
+from helpers.bench.__main__ import BENCHMARKS
+from tests.bench.settings import tiny_settings
+
+
+def test_table_and_json_hold_every_row(tmp_path):
+    rows = [
+        bench.Comparison("fast one", "a", 1.0, "b", 8.0, 5.0, {"achieved_gflops": 17.0}),
+        bench.Comparison("slow one", "a", 2.0, "b", 3.0, 5.0),
+        bench.Comparison(
+            "bf16 one", "a", 1.0, "b", 2.0, 1.0, {"achieved_gflops": 200.0, "dtype": "bfloat16"}
+        ),
+    ]
+    ceilings = {"float32": 170.0, "bfloat16": 400.0}
+    table = bench.markdown_table(rows, ceilings)
+    assert "| fast one |" in table and "8.0×" in table and "17.0 (10.0%) float32" in table
+    assert "| slow one |" in table and "1.5×" in table and "| no |" in table
+    assert "200.0 (50.0%) bfloat16" in table, "each row's share is of the ceiling in its own dtype"
+    path = tmp_path / "bench" / "results.json"
+    bench.write_results(rows, ceilings, tiny_settings(), path)
+    record = json.loads(path.read_text())
+    assert [r["name"] for r in record["rows"]] == ["fast one", "slow one", "bf16 one"]
+    assert [r["meets_target"] for r in record["rows"]] == [True, False, True]
+    assert [r["ceiling_share"] for r in record["rows"]] == [0.1, None, 0.5]
+    assert record["matmul_gflops"] == ceilings
+
+
+def test_unknown_benchmark_names_the_choices():
+    with pytest.raises(ValueError, match="unknown benchmark.*nope.*tms_sparsity sweep training"):
+        bench.run_benchmarks(BENCHMARKS, tiny_settings(), ["nope"])
+
+
+def test_rows_run_in_the_order_listed_and_only_those_asked_for():
+    ran = []
+
+    def row(name):
+        def run(settings):
+            ran.append(name)
+            return bench.Comparison(name, "a", 1.0, "b", 2.0, 1.0)
+
+        return run
+
+    listed = {name: row(name) for name in ("first", "second", "third")}
+    rows = bench.run_benchmarks(listed, tiny_settings(), ["third", "first"])
+    assert [r.name for r in rows] == ran == ["first", "third"]
+
+
+def test_settings_refuse_zero_steps():
+    with pytest.raises(ValueError, match="steps = 0"):
+        bench.BenchSettings(profiles.load("smoke"), steps=0)

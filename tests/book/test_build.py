@@ -1,0 +1,133 @@
+"""The executor: what it depends on, when it re-executes, and how it fails."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from helpers import build
+from helpers.book.paths import REPO
+from helpers.book.results import read_results
+
+
+def test_toc_lists_every_notebook_and_every_notebook_is_in_the_toc():
+    slugs = build.toc_notebooks()
+    assert slugs and len(slugs) == len(set(slugs))
+    on_disk = {p.stem for p in (REPO / "notebooks").glob("*.py")}
+    assert set(slugs) == on_disk
+
+
+def test_every_notebook_starts_with_a_parameters_cell_holding_the_shared_names():
+    import jupytext
+
+    for slug in build.toc_notebooks():
+        notebook = jupytext.read(build.notebook_source(slug))
+        first_code = next(c for c in notebook.cells if c.cell_type == "code")
+        assert "parameters" in first_code.metadata.get("tags", []), slug
+        names = {line.split("=")[0].strip() for line in first_code.source.splitlines() if "=" in line}
+        assert (
+            {"PROFILE", "SEED", "RESULTS_DIR"} <= names <= {"PROFILE", "SEED", "RESULTS_DIR", "OVERRIDES"}
+        ), slug
+
+
+def test_helper_dependencies_follow_imports_transitively():
+    deps = {
+        p.relative_to(REPO).as_posix()
+        for p in build.helper_dependencies("from helpers.toys.models import ToyModel")
+    }
+    # toy_models imports random_source; the package __init__ always runs.
+    assert deps == {"helpers/__init__.py", "helpers/toys/models.py", "helpers/book/random_source.py"}
+    assert build.helper_dependencies("import numpy") == []
+    via_package = {p.name for p in build.helper_dependencies("from helpers import profiles")}
+    assert via_package == {"__init__.py", "profiles.py"}
+
+
+def test_notebook_code_skips_magics(tmp_path):
+    source = tmp_path / "nb.py"
+    source.write_text("# %%\n%matplotlib inline\nimport helpers.book.results\n!ls\n")
+    assert build.notebook_code(source).strip() == "import helpers.book.results"
+
+
+def test_key_changes_when_a_helper_it_imports_changes(monkeypatch):
+    key = build.execution_key("tms_intro", "smoke", 0)
+    assert "helpers/toys/models.py" in key["helpers"] and "helpers/build.py" not in key["helpers"]
+    changed = json.loads(json.dumps(key))
+    changed["helpers"]["helpers/toys/models.py"] = "0" * 64
+    assert build.what_changed(changed, key) == "helpers/toys/models.py changed"
+    other_seed = build.execution_key("tms_intro", "smoke", 1)
+    assert build.what_changed(key, other_seed) == "its parameters changed"
+    assert build.execution_key("tms_intro", "smoke", 0) == key  # deterministic
+
+
+@pytest.fixture
+def tiny_notebook(tmp_path, monkeypatch):
+    """A one-line section in a temporary folder, standing in for notebooks/<slug>.py."""
+    source = tmp_path / "tiny.py"
+
+    def write(body: str) -> None:
+        source.write_text(
+            '# %% tags=["parameters"]\nPROFILE = "cpu"\nSEED = 0\nRESULTS_DIR = None\n\n'
+            "# %%\nfrom helpers.book.results import Results\n"
+            'results = Results("tiny", PROFILE, SEED, RESULTS_DIR)\n' + body
+        )
+
+    monkeypatch.setattr(build, "notebook_source", lambda slug: source)
+    write('results.metric("answer", 42)\n')
+    return write
+
+
+def test_execute_caches_then_reexecutes_on_change_and_on_corruption(tmp_path, tiny_notebook):
+    folder = build.RunFolder(tmp_path / "run")
+    assert build.execute_all(["tiny"], "smoke", 0, folder, progress=False)["tiny"].startswith("executed")
+    data = read_results(folder.results_dir("tiny") / "results.json")
+    assert (data["profile"], data["metrics"]) == ("smoke", {"answer": 42})
+    executed = nbformat.read(folder.notebook("tiny"), as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0].metadata.tags
+
+    assert build.execute_all(["tiny"], "smoke", 0, folder, progress=False) == {"tiny": "cached"}
+
+    folder.notebook("tiny").write_text("{half a notebook")
+    reason = build.cached_state(folder, "tiny", build.execution_key("tiny", "smoke", 0))
+    assert reason.startswith("the cached run is unreadable")
+    assert build.execute_all(["tiny"], "smoke", 0, folder, progress=False)["tiny"].startswith("executed")
+
+    tiny_notebook('results.metric("answer", 43)\n')
+    assert (
+        build.cached_state(folder, "tiny", build.execution_key("tiny", "smoke", 0)) == "the notebook changed"
+    )
+    build.execute_all(["tiny"], "smoke", 0, folder, progress=False)
+    assert read_results(folder.results_dir("tiny") / "results.json")["metrics"] == {"answer": 43}
+
+
+def test_a_failing_cell_is_named_and_its_stale_result_dropped(tmp_path, tiny_notebook):
+    folder = build.RunFolder(tmp_path / "run")
+    build.execute_all(["tiny"], "smoke", 0, folder, progress=False)
+    tiny_notebook('raise ValueError("boom")\n')
+    with pytest.raises(
+        build.BuildError, match=r"tiny failed in cell \d+ \(execution count \d+\): ValueError: boom"
+    ):
+        build.execute_all(["tiny"], "smoke", 0, folder, progress=False)
+    assert not folder.key("tiny").exists() and not folder.results_dir("tiny").exists()
+    assert (folder.root / "executed" / "tiny.failed.ipynb").is_file()
+    assert (
+        "ValueError"
+        in nbformat.read(folder.root / "executed" / "tiny.failed.ipynb", as_version=4)
+        .cells[-1]
+        .outputs[0]
+        .ename
+    )
+
+
+def test_cli_refuses_unknown_profiles_and_sections_at_once():
+    run = [sys.executable, "-m", "helpers.build"]
+    bad_profile = subprocess.run(
+        [*run, "--profile", "nope"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert bad_profile.returncode == 1 and "unknown profile 'nope'" in bad_profile.stderr
+    bad_slug = subprocess.run(
+        [*run, "--only", "nosuch"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert bad_slug.returncode == 1 and "--only nosuch: not in _toc.yml" in bad_slug.stderr

@@ -1,0 +1,84 @@
+import json
+
+import pytest
+
+from helpers.book.results import Results, read_results, verdict
+
+
+def test_results_json_has_the_shared_shape(tmp_path):
+    results = Results("demo", "smoke", 3, tmp_path)
+    assert results.metric("count", 2) == 2
+    results.metric("ratio", 0.25)
+    results.claim("c1", "A claim.", "paper says", "we see", "partly")
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data == {
+        "notebook": "demo",
+        "profile": "smoke",
+        "seed": 3,
+        "metrics": {"count": 2, "ratio": 0.25},
+        "claims": [
+            {"id": "c1", "claim": "A claim.", "paper": "paper says", "ours": "we see", "holds": "partly"}
+        ],
+    }
+    assert read_results(tmp_path / "results.json") == data
+
+
+def test_numpy_and_torch_scalars_become_plain_numbers(tmp_path):
+    import numpy as np
+    import torch
+
+    results = Results("demo", "smoke", 0, tmp_path)
+    results.metric("a", np.float32(1.5))
+    results.metric("b", torch.tensor(3))
+    assert read_results(tmp_path / "results.json")["metrics"] == {"a": 1.5, "b": 3}
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda r: r.metric("x", "two"), TypeError, "metric 'x' must be a number"),
+        (lambda r: r.metric("x", float("nan")), ValueError, "finite"),
+        (lambda r: r.label("x", 2.0), TypeError, "label 'x' must be a string"),
+        (lambda r: r.claim("c", "claim", "p", "o", "maybe"), ValueError, "choose one of yes, partly, no"),
+    ],
+)
+def test_bad_results_are_refused(tmp_path, call, error, message):
+    with pytest.raises(error, match=message):
+        call(Results("demo", "smoke", 0, tmp_path))
+
+
+def test_duplicate_claims_are_refused(tmp_path):
+    results = Results("demo", "smoke", 0, tmp_path)
+    results.claim("c", "claim", "p", "o", "yes")
+    with pytest.raises(ValueError, match="recorded twice"):
+        results.claim("c", "claim", "p", "o", "yes")
+
+
+def test_claim_table_escapes_pipes(tmp_path):
+    results = Results("demo", "smoke", 0, tmp_path)
+    results.claim("c", "a | b", "p", "o", "no")
+    table = results.claim_table().splitlines()
+    assert (
+        table[0] == "| Claim | Paper | Ours | Holds here? |" and "a \\| b" in table[2] and "✗ no" in table[2]
+    )
+
+
+def test_malformed_results_json_is_detected(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(
+        json.dumps({"notebook": "x", "profile": "smoke", "seed": 0, "metrics": {}, "claims": [{"id": "c"}]})
+    )
+    with pytest.raises(ValueError, match="malformed claim"):
+        read_results(path)
+    path.write_text("{}")
+    with pytest.raises(ValueError, match="missing keys"):
+        read_results(path)
+
+
+def test_verdict_reads_holds_then_partly():
+    assert [verdict(True), verdict(True, True), verdict(False, True), verdict(False)] == [
+        "yes",
+        "yes",
+        "partly",
+        "no",
+    ]

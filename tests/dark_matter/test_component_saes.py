@@ -1,0 +1,102 @@
+"""SAEs trained on the parts of an SAE's error, and the token-detection proxy for their latents."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.dark_matter.component_saes import error_component, train_component_sae
+from helpers.dark_matter.decomposition import AffineMap, fvu
+from helpers.dark_matter.token_detection import Firings, sae_firings, token_detection_scores
+from helpers.lm.topk_training import TopKTraining
+
+
+class ArrayStore:
+    """The one method of an activation store that component training reads, over an array."""
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
+
+    def batches(self, site, batch_size, seed, rows):
+        rng = np.random.default_rng(seed)
+        while True:
+            yield torch.from_numpy(self.data[rng.choice(rows, batch_size)])
+
+
+def sparse_sums(n=20_000, d=16, n_features=8, seed=0):
+    rng = np.random.default_rng(seed)
+    features = np.linalg.qr(rng.normal(size=(d, d)))[0][:n_features]
+    codes = rng.exponential(size=(n, n_features)) * (rng.random((n, n_features)) < 0.2)
+    return (codes @ features + 5.0).astype(np.float32)
+
+
+def test_the_two_components_add_up_to_the_sae_error():
+    x = torch.from_numpy(sparse_sums(n=50))
+    sae = lambda v: 0.5 * v  # noqa: E731 - a stand-in SAE
+    probe = AffineMap(torch.eye(16, dtype=torch.float64) * 0.3, torch.ones(16, dtype=torch.float64))
+    linear, nonlinear = (error_component(sae, probe, name)(x) for name in ("LinearError", "NonlinearError"))
+    torch.testing.assert_close(linear + nonlinear, x - sae(x))
+    torch.testing.assert_close(linear, 0.3 * x + 1)
+    with pytest.raises(ValueError, match="not one of"):
+        error_component(sae, probe, "SaeError")
+
+
+def test_a_component_sae_learns_a_sparse_component_and_reads_it_in_raw_units():
+    data = sparse_sums()
+    identity = AffineMap(torch.eye(16, dtype=torch.float64), torch.zeros(16, dtype=torch.float64))
+    component = error_component(lambda v: v, identity, "LinearError")  # LinearError = x itself
+    training = TopKTraining(width=32, k=4, samples=60_000, batch_size=256, lr=3e-3)
+    sae, log = train_component_sae(
+        ArrayStore(data), "site", np.arange(15_000), component, training, torch.device("cpu")
+    )
+    held_out = torch.from_numpy(data[15_000:])
+    with torch.no_grad():
+        assert fvu(held_out, sae(held_out)) < 0.1, "off-centre raw inputs: the normalisation is folded in"
+    assert log.fvu[-1] < log.fvu[0]
+
+
+def planted_firings(n_tokens=4000, seed=0):
+    """Latent 0 fires on every token 7 and nothing else; latent 1 on random tokens."""
+    rng = np.random.default_rng(seed)
+    token_ids = rng.integers(0, 50, size=n_tokens)
+    on_seven = np.flatnonzero(token_ids == 7)
+    at_random = rng.choice(n_tokens, len(on_seven), replace=False)
+    token = np.concatenate([on_seven, at_random])
+    latent = np.repeat([0, 1], len(on_seven))
+    value = rng.exponential(size=len(token)) + 0.1
+    return Firings(token, latent, value, n_tokens), token_ids
+
+
+def test_token_detection_separates_a_token_latent_from_a_random_one():
+    firings, token_ids = planted_firings()
+    scores = token_detection_scores(firings, token_ids, n_latents=2, min_firings=20, seed=0)
+    np.testing.assert_array_equal(scores.latents, [0, 1])
+    assert 7 in scores.explanations[0]
+    np.testing.assert_allclose(scores.decile_hit_rate[0], 1.0)
+    assert scores.negative_accuracy[0] == 1.0
+    assert scores.decile_hit_rate[1].mean() < 0.2 and scores.balanced_accuracy[1] < 0.65
+    assert scores.balanced_accuracy[0] == 1.0
+
+
+def test_token_detection_refuses_bad_inputs():
+    firings, token_ids = planted_firings()
+    with pytest.raises(ValueError, match="token ids"):
+        token_detection_scores(firings, token_ids[:-1], 2, 20, 0)
+    with pytest.raises(ValueError, match="at least 20"):
+        token_detection_scores(firings, token_ids, 2, 10, 0)
+    with pytest.raises(ValueError, match="no latent fires"):
+        token_detection_scores(firings, token_ids, 2, 10**6, 0)
+
+
+def test_sae_firings_number_tokens_across_chunks():
+    from sae_lens import TopKSAE, TopKSAEConfig
+
+    sae = TopKSAE(TopKSAEConfig(d_in=16, d_sae=32, k=3))
+    torch.nn.init.normal_(sae.W_enc)
+    x = torch.from_numpy(sparse_sums(n=100))
+    firings = sae_firings(sae, [x[:40], x[40:]])
+    assert firings.n_tokens == 100
+    np.testing.assert_array_equal(np.bincount(firings.token, minlength=100), 3)
+    code = sae.encode(x).detach()
+    np.testing.assert_allclose(firings.value, code[firings.token, firings.latent].numpy())

@@ -1,0 +1,234 @@
+"""SAE training, the suite's cache, pretrained names, and the reconstruction metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sae_lens import TopKSAE, TopKSAEConfig
+from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
+
+from helpers.lm import suite as sae_suite
+from helpers.lm.activation_store import StoreSpec, harvest
+from helpers.lm.corpus import Contexts
+from helpers.lm.evaluation import ce_recovered, reconstruct, sae_replacement, spliced_losses
+from helpers.lm.model import Site
+from helpers.lm.pretrained import PRETRAINED
+from helpers.lm.suite import SaeEntry, SuiteTraining, fold_normalisation, train_suite
+from helpers.lm.topk_training import TopKTraining, train_topk_sae
+
+
+def sparse_dictionary_batches(dictionary: torch.Tensor, k: int, batch: int, seed: int):
+    """Endless batches of sums of k random atoms with magnitudes in [0.5, 1.5]."""
+    generator = torch.Generator().manual_seed(seed)
+    width = dictionary.shape[0]
+    while True:
+        chosen = torch.rand(batch, width, generator=generator).argsort(dim=1)[:, :k]
+        codes = torch.zeros(batch, width).scatter_(1, chosen, 0.5 + torch.rand(batch, k, generator=generator))
+        yield codes @ dictionary
+
+
+def test_topk_training_recovers_a_known_sparse_dictionary():
+    torch.manual_seed(0)
+    dictionary = torch.nn.functional.normalize(torch.randn(48, 32), dim=1)
+    data = sparse_dictionary_batches(dictionary, k=3, batch=256, seed=1)
+    sample = next(sparse_dictionary_batches(dictionary, 3, 20_000, seed=2))
+    mean, scale = sample.mean(0), (sample - sample.mean(0)).pow(2).sum(1).mean().sqrt()
+    unit = 32**0.5 / scale
+    normalised = ((x - mean) * unit for x in data)
+    config = TopKTraining(width=48, k=3, samples=400_000, batch_size=256, lr=3e-3, dead_after=20_000)
+    sae, log = train_topk_sae(normalised, 32, config)
+    fold_normalisation(sae, mean, float(unit))
+    held_out = next(sparse_dictionary_batches(dictionary, 3, 4096, seed=3))
+    recon = sae(held_out)
+    fvu = (held_out - recon).pow(2).sum() / (held_out - held_out.mean(0)).pow(2).sum()
+    assert fvu < 0.1 and log.fvu[-1] < log.fvu[0] / 3
+    assert ((sae.encode(held_out) > 0).sum(1) <= 3).all()
+    cosines = torch.nn.functional.normalize(sae.W_dec, dim=1) @ dictionary.T
+    assert (cosines.max(0).values > 0.9).float().mean() >= 0.8  # most true atoms found
+
+
+def test_the_encoder_s_own_backward_matches_autograd_through_the_plain_formula():
+    from helpers.lm.topk_training import _SelectedPreactivations
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 16)
+    W_enc, b_enc, b_dec = (torch.randn(*shape, requires_grad=True) for shape in ((16, 40), (40,), (16,)))
+    pre = (x - b_dec) @ W_enc + b_enc
+    values, indices = pre.detach().topk(5, dim=1)
+    weights = torch.randn(64, 5)
+    reference = torch.autograd.grad((pre.gather(1, indices) * weights).sum(), (W_enc, b_enc, b_dec))
+    selected = _SelectedPreactivations.apply(values, indices, (x - b_dec).detach(), W_enc, b_enc, b_dec)
+    ours = torch.autograd.grad((selected * weights).sum(), (W_enc, b_enc, b_dec))
+    for mine, theirs in zip(ours, reference, strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_the_saved_sae_computes_what_training_ranked_and_reconstructed():
+    from helpers.lm.topk_training import _as_sae_lens, _TopKParameters
+
+    torch.manual_seed(0)
+    params = _TopKParameters(16, 40, 0.1, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        for p in params.parameters():
+            p.copy_(torch.randn_like(p))
+        params.W_dec *= torch.rand(40, 1) * 3 + 0.05  # free decoder norms, as training leaves them
+    x = torch.randn(64, 16)
+    pre = (x - params.b_dec) @ params.W_enc + params.b_enc
+    norms = params.W_dec.norm(dim=1)
+    indices = (pre * norms).topk(5, dim=1).indices
+    chosen = pre.gather(1, indices).relu()
+    recon = torch.einsum("bk,bkd->bd", chosen, params.W_dec[indices]) + params.b_dec
+    sae = _as_sae_lens(params.requires_grad_(False), TopKTraining(40, 5, 64, 64))
+    latents = sae.encode(x)
+    torch.testing.assert_close(sae.W_dec.norm(dim=1), torch.ones(40))
+    torch.testing.assert_close(latents.gather(1, indices), chosen * norms[indices])
+    assert int((latents > 0).sum()) == int((chosen > 0).sum())
+    torch.testing.assert_close(sae.decode(latents), recon, rtol=1e-5, atol=1e-4)
+
+
+def test_folding_the_normalisation_makes_the_sae_read_raw_activations():
+    torch.manual_seed(0)
+    sae = TopKSAE(TopKSAEConfig(d_in=16, d_sae=40, k=5, rescale_acts_by_decoder_norm=False))
+    with torch.no_grad():
+        for p in sae.parameters():
+            p.copy_(torch.randn_like(p))
+    mean, unit = 300 * torch.randn(16), 0.02
+    raw = mean + torch.randn(64, 16) / unit
+    latents, recon = sae.encode((raw - mean) * unit), sae((raw - mean) * unit)
+    fold_normalisation(sae, mean, unit)
+    torch.testing.assert_close(sae.encode(raw), latents, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(sae(raw), recon / unit + mean, rtol=1e-4, atol=1e-2)
+
+
+def test_bad_training_configs_are_refused():
+    with pytest.raises(ValueError, match="k = 65"):
+        TopKTraining(width=64, k=65, samples=1000)
+    with pytest.raises(ValueError, match="decoder_init_norm"):
+        TopKTraining(width=64, k=8, samples=1000, decoder_init_norm=0.0)
+    with pytest.raises(ValueError, match="architecture"):
+        SaeEntry("resid_post.3", "gated", 64, 8)
+    with pytest.raises(ValueError, match="sparsity"):
+        SaeEntry("resid_post.3", "topk", 64, 0)
+
+
+@pytest.fixture(scope="module")
+def lm(smollm2):
+    return smollm2
+
+
+@pytest.fixture(scope="module")
+def store(lm, tmp_path_factory):
+    text = "It is a truth universally acknowledged, that a single man in possession of a good fortune. " * 40
+    ids = np.asarray(lm.tokenizer(text)["input_ids"], dtype=np.int32)
+    tokens = np.stack([ids[i * 11 : i * 11 + 32] for i in range(12)])
+    contexts = Contexts(tokens, np.zeros(12, np.int8), ("gutenberg",), np.arange(12, dtype=np.int32))
+    spec = StoreSpec(lm.fingerprint(), ("resid_post.5",), "test", 32, 12, 0, 4, with_loss=True)
+    return harvest(lm, contexts, spec, tmp_path_factory.mktemp("store"), 4)
+
+
+ENTRIES = [SaeEntry("resid_post.5", "topk", 64, 8), SaeEntry("resid_post.5", "jumprelu", 64, 8)]
+TRAINING = SuiteTraining(samples=1024, batch_size=64, lr=1e-3, bf16=False, seed=0)
+
+
+def test_the_suite_is_trained_once_then_loaded_and_retrained_when_corrupt(
+    store, tmp_path, monkeypatch, capsys
+):
+    saes, records = train_suite(store, ENTRIES, TRAINING, tmp_path, torch.device("cpu"))
+    assert set(saes) == {e.name for e in ENTRIES}
+    assert type(saes[ENTRIES[0].name]).__name__ == "TopKSAE"
+    assert type(saes[ENTRIES[1].name]).__name__ == "JumpReLUSAE"
+    assert records[ENTRIES[0].name]["log"]["fvu"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cached SAE was retrained")
+
+    monkeypatch.setattr(sae_suite, "train_topk_sae", no_training)
+    monkeypatch.setattr(sae_suite, "_train_jumprelu", no_training)
+    again, _ = train_suite(store, ENTRIES, TRAINING, tmp_path, torch.device("cpu"))
+    x = torch.from_numpy(np.array(store.activations("resid_post.5")[:10]))
+    for name in saes:
+        torch.testing.assert_close(again[name](x), saes[name](x))
+
+    weights = tmp_path / ENTRIES[0].name / "sae_weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\x00" * 8)
+    monkeypatch.undo()
+    train_suite(store, ENTRIES[:1], TRAINING, tmp_path, torch.device("cpu"))
+    assert "do not match their recorded sha256; retraining" in capsys.readouterr().out
+    train_suite(store, ENTRIES[:1], SuiteTraining(2048, 64, 1e-3, False, 0), tmp_path, torch.device("cpu"))
+    assert "trained with another config or store; retraining" in capsys.readouterr().out
+
+
+def test_reconstruction_metrics_match_a_direct_computation(store):
+    torch.manual_seed(0)
+    sae = TopKSAE(TopKSAEConfig(d_in=576, d_sae=100, k=7, rescale_acts_by_decoder_norm=False))
+    data = store.activations("resid_post.5")
+    result = reconstruct(sae, data, chunk=13)
+    x = torch.from_numpy(np.array(data)).double()
+    recon = sae(x.float()).detach().double()
+    fvu = (x - recon).pow(2).sum() / (x - x.mean(0)).pow(2).sum()
+    assert result.fvu == pytest.approx(float(fvu), rel=1e-4)
+    assert result.mean_l0 == pytest.approx(7.0, abs=0.01)
+    assert result.dead_latents == int(((sae.encode(x.float()) > 0).sum(0) == 0).sum())
+
+
+def test_splicing_the_activation_itself_recovers_all_the_loss(lm, store):
+    site = Site(5, "resid_post")
+    tokens = np.array(store.context_tokens[:4])
+    losses = spliced_losses(
+        lm,
+        tokens,
+        site,
+        {"clean": None, "same": lambda a: a, "zero": torch.zeros_like},
+        keep_from=4,
+        batch_contexts=2,
+    )
+    assert losses["same"] == pytest.approx(losses["clean"], abs=1e-6)
+    assert losses["zero"] > losses["clean"] + 1
+    assert ce_recovered(losses["same"], losses["clean"], losses["zero"]) == pytest.approx(1.0)
+    assert ce_recovered(losses["zero"], losses["clean"], losses["zero"]) == 0.0
+
+
+def test_every_pretrained_sae_is_in_sae_lens_s_registry():
+    """Offline: sae_lens ships its registry of pretrained SAEs; every release and id we name is in it."""
+    directory = get_pretrained_saes_directory()
+    for family, saes in PRETRAINED.items():
+        for pretrained in saes:
+            assert pretrained.release in directory, (family, pretrained.release)
+            release = directory[pretrained.release]
+            assert pretrained.sae_id in release.saes_map, (family, pretrained.sae_id)
+            assert (
+                release.model
+                == {"gemma-scope-9b": "gemma-2-9b", "gemma-scope-2-270m": "google/gemma-3-270m"}[family]
+            )
+            layer = str(Site.parse(pretrained.entry.site).layer)
+            assert f"layer_{layer}" in pretrained.sae_id
+    assert len(PRETRAINED["gemma-scope-9b"]) > 20
+
+
+def test_a_splice_leaves_outlier_tokens_their_own_activation():
+    activation = torch.tensor([[[3.0, 4.0], [30.0, 40.0]]], dtype=torch.bfloat16)  # norms 5 and 50
+    replaced = sae_replacement(torch.zeros_like, max_norm=10.0)(activation)
+    assert torch.equal(replaced[0, 0], torch.zeros(2)) and torch.equal(
+        replaced[0, 1], torch.tensor([30.0, 40.0])
+    )
+
+
+def test_sparsity_line_takes_the_nearest_sparsity_at_each_width():
+    ours = sae_suite.suite_entries(Site(9, "resid_post"), (512, 1024), (16, 32, 64), (512,), 32, 256, 16)
+    line = sae_suite.sparsity_line(ours, "resid_post.9", 40)
+    assert [(e.architecture, e.width, e.sparsity) for e in line] == [("topk", 512, 32), ("topk", 1024, 32)]
+    scope = [p.entry for p in PRETRAINED["gemma-scope-9b"]]
+    line = sae_suite.sparsity_line(scope, "resid_post.20", 60)
+    assert [e.sparsity for e in line] == [58, 57, 55, 62, 50, 48, 57]
+    assert [e.width for e in line] == sorted(e.width for e in line)
+    with pytest.raises(ValueError, match="no SAE at"):
+        sae_suite.sparsity_line(ours, "resid_post.3", 32)
+    assert {
+        k: [e.width for e in line] for k, line in sae_suite.sparsity_lines(ours, "resid_post.9").items()
+    } == {
+        16: [512, 1024],
+        32: [512, 1024],
+        64: [512, 1024],
+    }
+    assert list(sae_suite.sparsity_lines(scope, "resid_post.20")) == [11, 20, 36, 58, 68, 138, 310, 408]

@@ -1,0 +1,88 @@
+import math
+
+import pytest
+import torch
+
+from helpers.toys.geometry import feature_dimensionality
+from helpers.toys.polytopes import (
+    group_rank,
+    longest_run_near,
+    near_sticky_fraction,
+    pair_cosines,
+    polytope_name,
+    project_onto_span,
+    shared_subspace_groups,
+    sticky_fraction_distance,
+)
+
+
+def regular_polygon(k: int) -> torch.Tensor:
+    angles = torch.arange(k) * 2 * math.pi / k
+    return torch.stack([angles.cos(), angles.sin()])
+
+
+def block_embedding() -> torch.Tensor:
+    """A pentagon in dims 0-1, an antipodal pair in dim 2, a tetrahedron in dims 3-5, one dedicated dim 6."""
+    W = torch.zeros(7, 12)
+    W[0:2, 0:5] = regular_polygon(5)
+    W[2, 5], W[2, 6] = 1.0, -1.0
+    tetra = torch.tensor([[1.0, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]).T / math.sqrt(3)
+    W[3:6, 7:11] = tetra
+    W[6, 11] = 1.0
+    return W
+
+
+def test_groups_are_the_polytopes_in_orthogonal_subspaces():
+    W = block_embedding()
+    groups = shared_subspace_groups(W, range(12))
+    assert groups == [[0, 1, 2, 3, 4], [7, 8, 9, 10], [5, 6], [11]]
+    shapes = [polytope_name(len(g), group_rank(W, g)) for g in groups]
+    assert shapes == ["pentagon", "tetrahedron", "antipodal pair", "dedicated dimension"]
+
+
+def test_groups_only_among_the_chosen_features_and_a_shape_without_a_name():
+    W = block_embedding()
+    assert shared_subspace_groups(W, [0, 5, 6]) == [[5, 6], [0]]
+    assert polytope_name(7, 3) == "7 features in 3 dimensions"
+    with pytest.raises(ValueError, match="one embedding"):
+        shared_subspace_groups(W[None], [0])
+
+
+def test_polytope_dimensionalities_are_sticky_fractions():
+    D = feature_dimensionality(block_embedding()[None])[0]
+    expected = torch.tensor([0.4] * 5 + [0.5] * 2 + [0.75] * 4 + [1.0])
+    assert torch.allclose(D, expected, atol=1e-5)
+    assert near_sticky_fraction(D).all()
+    assert torch.allclose(
+        sticky_fraction_distance(torch.tensor([0.45, 0.2, 0.7])), torch.tensor([0.05, 0.175, 1 / 30])
+    )
+    assert near_sticky_fraction(torch.tensor([0.25, 0.58, 0.9])).tolist() == [False, False, False]
+    with pytest.raises(ValueError, match="non-negative"):
+        near_sticky_fraction(D, tolerance=-0.1)
+
+
+def test_projection_keeps_the_shape_of_a_rotated_polygon():
+    rotation = torch.linalg.qr(torch.randn(6, 6, generator=torch.Generator().manual_seed(0))).Q
+    W = rotation[:, :2] @ regular_polygon(5)
+    coordinates = project_onto_span(W, list(range(5)), 2)
+    assert coordinates.shape == (2, 5)
+    assert torch.allclose(coordinates.T @ coordinates, W.T @ W, atol=1e-5)  # all angles and lengths kept
+    assert group_rank(W, list(range(5))) == 2
+    with pytest.raises(ValueError, match="dims = 3"):
+        project_onto_span(W, [0, 1], 3)
+
+
+def test_pair_cosines_of_orthogonal_antipodal_and_collapsed_pairs():
+    W = torch.tensor([[1.0, 0.0, 2.0, -1.0, 0.5, 1.0], [0.0, 3.0, 0.0, 0.0, 0.5, 1.0]])
+    assert torch.allclose(pair_cosines(W, 0, 3), torch.tensor([0.0, -1.0, 1.0]), atol=1e-6)
+    assert torch.allclose(pair_cosines(W, 2, 1), torch.tensor([-1.0]))
+    assert pair_cosines(torch.stack([W, -W]), 0, 3).shape == (2, 3)
+    with pytest.raises(ValueError, match="do not fit"):
+        pair_cosines(W, 1, 3)
+
+
+def test_longest_run_near_counts_consecutive_values_only():
+    values = torch.tensor([1.0, 0.52, 0.6, 0.49, 0.5, 0.47, 0.3])
+    assert longest_run_near(values, 0.5, 0.05) == 3
+    assert longest_run_near(values, 0.5, 0.001) == 1
+    assert longest_run_near(torch.tensor([0.1]), 0.5, 0.05) == 0
