@@ -1,10 +1,14 @@
 """Execute the book's notebooks with papermill, only when something they depend on changed, then render.
 
-    python -m helpers.build --profile cpu [--seed 0] [--only SLUG ...] [--force] [--no-render]
+    python -m helpers.build --profile cpu [--seed 0] [--only SLUG ...] [--force] [--no-render] [--plan]
 
 A notebook is re-executed when its source, a `helpers` module it imports (directly or through
-other helpers), its parameters or the dependency lock changed; otherwise its executed copy in
-the cache is reused. Executed notebooks, their logs and `results.json` live under
+other helpers), a setting it reads, its parameters or the dependency lock changed; otherwise its
+executed copy in the cache is reused. The settings a section reads are the profile's settings
+sections named in its code or in the helpers it imports (`config.lm`, `profile.sae_suite`, ...),
+and the key holds their resolved values, not the source of `helpers/profiles.py`: editing one
+Part's settings leaves the other Parts' sections cached. `--plan` prints what would re-execute and
+why, executing nothing. Executed notebooks, their logs and `results.json` live under
 `<cache>/book/<profile>-seed<seed>/`. Jupyter Book then renders what papermill executed.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import hashlib
 import json
 import platform
@@ -85,11 +90,16 @@ def _module_path(module: str) -> Path:
     return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
 
 
+def _with_packages(module: str) -> set[str]:
+    """`module` and every package above it: importing `helpers.lm.model` runs `helpers/__init__.py`
+    and `helpers/lm/__init__.py` too."""
+    parts = module.split(".")
+    return {".".join(parts[:n]) for n in range(1, len(parts) + 1)}
+
+
 def helper_dependencies(code: str) -> list[Path]:
     """Every `helpers` source file that running `code` imports, followed transitively."""
-    pending = _imported_helpers(code)
-    if pending:
-        pending.add("helpers")
+    pending = set().union(*(_with_packages(m) for m in _imported_helpers(code)))
     seen: set[str] = set()
     while pending:
         module = pending.pop()
@@ -97,8 +107,34 @@ def helper_dependencies(code: str) -> list[Path]:
         if module in seen or not path.is_file():
             continue
         seen.add(module)
-        pending |= _imported_helpers(path.read_text())
+        pending |= set().union(*(_with_packages(m) for m in _imported_helpers(path.read_text())))
     return sorted(_module_path(m) for m in seen)
+
+
+SETTINGS_SECTIONS = tuple(
+    f.name for f in dataclasses.fields(profiles.Profile) if f.name not in ("name", "description", "device")
+)
+PROFILES_SOURCE = _module_path("helpers.profiles")
+
+
+def sections_read(code: str, dependencies: list[Path]) -> list[str]:
+    """The profile's settings sections that `code` or the helpers it imports name as an attribute
+    (`config.toy`, `profile.lm`): what a run of `code` can read. Naming one that is not read only
+    costs a re-execution; `helpers/profiles.py` itself, which names them all, is left out."""
+    sources = [code] + [p.read_text() for p in dependencies if p != PROFILES_SOURCE]
+    named = {
+        node.attr
+        for source in sources
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute) and node.attr in SETTINGS_SECTIONS
+    }
+    return [name for name in SETTINGS_SECTIONS if name in named]
+
+
+def section_settings(slug: str) -> list[str]:
+    """The settings sections that the section `slug` reads, in the profile's order."""
+    code = notebook_code(notebook_source(slug))
+    return sections_read(code, helper_dependencies(code))
 
 
 def notebook_code(source: Path) -> str:
@@ -118,18 +154,42 @@ def _sha(data: bytes) -> str:
 
 
 def execution_key(slug: str, profile: str, seed: int) -> dict[str, Any]:
-    """What an executed notebook depends on, each part hashed, so a change can be named."""
+    """What an executed notebook depends on, each part hashed or written out, so a change can be
+    named: its source, the helpers it imports (but `helpers/profiles.py`), the resolved values of
+    the settings it reads and the device setting, its parameters, the lock and Python."""
     source = notebook_source(slug)
-    helpers = {
-        str(p.relative_to(REPO)): _sha(p.read_bytes()) for p in helper_dependencies(notebook_code(source))
-    }
+    code = notebook_code(source)
+    dependencies = helper_dependencies(code)
+    config = profiles.load(profile).as_dict()
     return {
         "notebook": _sha(source.read_bytes()),
-        "helpers": helpers,
+        "helpers": {
+            str(p.relative_to(REPO)): _sha(p.read_bytes()) for p in dependencies if p != PROFILES_SOURCE
+        },
+        "settings": {
+            name: json.loads(json.dumps(config[name]))
+            for name in ("device", *sections_read(code, dependencies))
+        },
         "parameters": {"PROFILE": profile, "SEED": seed},
         "lock": _sha(LOCK.read_bytes()) if LOCK.is_file() else None,
         "python": platform.python_version(),
     }
+
+
+def _changed_settings(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Dotted names of the settings whose values differ between two `settings` parts of a key."""
+    changed = []
+    for section in sorted(old.keys() | new.keys()):
+        before, after = old.get(section), new.get(section)
+        if isinstance(before, dict) and isinstance(after, dict):
+            changed += [
+                f"{section}.{name}"
+                for name in sorted(before.keys() | after.keys())
+                if before.get(name) != after.get(name)
+            ]
+        elif before != after:
+            changed.append(section)
+    return changed
 
 
 def what_changed(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -143,6 +203,9 @@ def what_changed(old: dict[str, Any], new: dict[str, Any]) -> str:
     )
     if changed:
         reasons.append(", ".join(changed) + " changed")
+    settings = _changed_settings(old.get("settings", {}), new["settings"])
+    if settings:
+        reasons.append("settings " + ", ".join(settings) + " changed")
     for part, label in (
         ("parameters", "its parameters"),
         ("lock", "the dependency lock"),
@@ -250,15 +313,29 @@ def execute(slug: str, profile: str, seed: int, folder: RunFolder, progress: boo
     return time.perf_counter() - start
 
 
+def plan(slugs: list[str], profile: str, seed: int, folder: RunFolder) -> dict[str, str | None]:
+    """Each section's reason to re-execute, or None where its cached run is current."""
+    return {slug: cached_state(folder, slug, execution_key(slug, profile, seed)) for slug in slugs}
+
+
+def print_plan(reasons: dict[str, str | None]) -> None:
+    for number, (slug, reason) in enumerate(reasons.items(), 1):
+        outcome = "cached" if reason is None else f"would execute ({reason})"
+        print(f"[{number}/{len(reasons)}] {slug}: {outcome}", flush=True)
+    stale = sum(reason is not None for reason in reasons.values())
+    print(f"{stale} of {len(reasons)} section(s) would execute.", flush=True)
+
+
 def execute_all(
     slugs: list[str], profile: str, seed: int, folder: RunFolder, force: bool = False, progress: bool = True
 ) -> dict[str, str]:
     """Execute what is stale, keep going past failures; returns each slug's outcome line."""
     outcomes: dict[str, str] = {}
     failures: list[str] = []
+    reasons = {slug: "--force" for slug in slugs} if force else plan(slugs, profile, seed, folder)
     for number, slug in enumerate(slugs, 1):
         label = f"[{number}/{len(slugs)}] {slug}"
-        reason = "--force" if force else cached_state(folder, slug, execution_key(slug, profile, seed))
+        reason = reasons[slug]
         if reason is None:
             outcomes[slug] = "cached"
             print(f"{label}: unchanged, using the cached run", flush=True)
@@ -345,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--force", action="store_true", help="re-execute even what is cached")
     parser.add_argument("--no-render", action="store_true", help="execute, but do not build the HTML")
+    parser.add_argument(
+        "--plan", action="store_true", help="print which sections would execute and why; execute nothing"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -357,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"--only {' '.join(unknown)}: not in _toc.yml; sections are {', '.join(slugs)}."
                 )
         folder = RunFolder.for_run(args.profile, args.seed)
+        if args.plan:
+            print_plan(plan(args.only or slugs, args.profile, args.seed, folder))
+            return 0
         start = time.perf_counter()
         execute_all(args.only or slugs, args.profile, args.seed, folder, force=args.force)
         print(

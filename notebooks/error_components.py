@@ -55,9 +55,9 @@ from helpers.dark_matter.decomposition import (
     linear_prediction_r2,
     scalar_prediction_r2,
     split_tokens,
-    stream_rows,
 )
 from helpers.dark_matter.token_detection import sae_firings, token_detection_scores
+from helpers.lm.activation_store import stream_rows
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import sae_replacement, spliced_losses
 from helpers.lm.suite import sparsity_grid, sparsity_line

@@ -13,14 +13,13 @@ from sklearn.metrics import r2_score as sklearn_r2
 
 from helpers.bench.framework import BenchSettings, Comparison, timed
 from helpers.dark_matter.decomposition import (
-    CHUNK_ROWS,
     LeastSquares,
     decompose,
     r2_score,
     split_tokens,
-    stream_rows,
 )
 from helpers.dark_matter.pursuit import gradient_pursuit
+from helpers.lm.activation_store import CHUNK_ROWS, stream_rows
 from helpers.lm.data import LmData
 from helpers.lm.suite import sparsity_line
 

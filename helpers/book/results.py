@@ -2,7 +2,10 @@
 
 Shape of `results.json` (shared by all notebooks):
 `{"notebook", "profile", "seed", "metrics": {name: number}, "claims": [{"id", "claim", "paper",
-"ours", "holds"}]}` with `holds` one of yes / partly / no.
+"ours", "criterion", "holds", "estimate", "interval", "control"}]}`: `criterion` is the rule in
+words with its thresholds, `holds` one of yes / partly / no, `estimate` the deciding number (or
+null), `interval` its 95% interval `[low, high]` (or null), `control` the control's or null's value
+(or null).
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from helpers.book.paths import cache_root
 
 VERDICTS = ("yes", "partly", "no")
+CLAIM_KEYS = ("id", "claim", "paper", "ours", "criterion", "holds", "estimate", "interval", "control")
 
 
 def _glue(name: str, value: Any) -> None:
@@ -44,7 +49,7 @@ class Results:
         folder = Path(results_dir) if results_dir else cache_root() / "interactive" / profile / notebook
         self.path = folder / "results.json"
         self.metrics: dict[str, int | float] = {}
-        self.claims: list[dict[str, str]] = []
+        self.claims: list[dict[str, Any]] = []
         self.save()
 
     def metric(self, name: str, value: Any) -> int | float:
@@ -65,13 +70,44 @@ class Results:
         _glue(name, Markdown(f"`{text}`"))
         return text
 
-    def claim(self, id: str, claim: str, paper: str, ours: str, holds: str) -> None:
-        """One row of the page's claim table: the paper's statement beside ours and the verdict."""
+    def claim(
+        self,
+        id: str,
+        claim: str,
+        paper: str,
+        ours: str,
+        criterion: str,
+        holds: str,
+        estimate: Any = None,
+        interval: Sequence[Any] | None = None,
+        control: Any = None,
+    ) -> None:
+        """One row of the page's claim table: the paper's statement beside ours, the rule that decides
+        it (`criterion`, in words with its thresholds) and the verdict; `estimate` is the deciding
+        number, `interval` its 95% interval and `control` the control's value, where there are any."""
         if holds not in VERDICTS:
             raise ValueError(f"claim {id!r}: holds = {holds!r}; choose one of {', '.join(VERDICTS)}.")
+        if not isinstance(criterion, str) or not criterion.strip():
+            raise ValueError(f"claim {id!r}: state its criterion, the rule that decides it, in words.")
         if any(row["id"] == id for row in self.claims):
             raise ValueError(f"claim {id!r} is recorded twice.")
-        self.claims.append({"id": id, "claim": claim, "paper": paper, "ours": ours, "holds": holds})
+        if interval is not None:
+            interval = [_plain_number(f"{id}.interval", v) for v in interval]
+            if len(interval) != 2 or interval[0] > interval[1]:
+                raise ValueError(f"claim {id!r}: interval = {interval}; give [low, high].")
+        self.claims.append(
+            {
+                "id": id,
+                "claim": claim,
+                "paper": paper,
+                "ours": ours,
+                "criterion": criterion,
+                "holds": holds,
+                "estimate": None if estimate is None else _plain_number(f"{id}.estimate", estimate),
+                "interval": interval,
+                "control": None if control is None else _plain_number(f"{id}.control", control),
+            }
+        )
         self.save()
 
     def as_dict(self) -> dict[str, Any]:
@@ -91,16 +127,27 @@ class Results:
         tmp.replace(self.path)
 
     def claim_table(self) -> str:
-        """The claim table as Markdown (display it with `IPython.display.Markdown`)."""
+        """The claim table as Markdown (display it with `IPython.display.Markdown`): the criterion
+        beside each verdict, and the interval and control columns when any row has one."""
         mark = {"yes": "✓ yes", "partly": "~ partly", "no": "✗ no"}  # in ordinary text fonts, unlike emoji
 
         def cell(text: str) -> str:
             return text.replace("|", "\\|").replace("\n", " ")
 
-        lines = ["| Claim | Paper | Ours | Holds here? |", "| --- | --- | --- | --- |"]
+        def number(value: float) -> str:
+            return f"{value:.3g}"
+
+        extra = [key for key in ("interval", "control") if any(row[key] is not None for row in self.claims)]
+        headers = ["Claim", "Paper", "Ours", "Criterion", *(k.capitalize() for k in extra), "Holds here?"]
+        lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
         for row in self.claims:
-            cells = [cell(row["claim"]), cell(row["paper"]), cell(row["ours"]), mark[row["holds"]]]
-            lines.append("| " + " | ".join(cells) + " |")
+            cells = [cell(row[key]) for key in ("claim", "paper", "ours", "criterion")]
+            if "interval" in extra:
+                low_high = row["interval"]
+                cells.append("–" if low_high is None else f"[{number(low_high[0])}, {number(low_high[1])}]")
+            if "control" in extra:
+                cells.append("–" if row["control"] is None else number(row["control"]))
+            lines.append("| " + " | ".join([*cells, mark[row["holds"]]]) + " |")
         return "\n".join(lines)
 
 
@@ -116,6 +163,6 @@ def read_results(path: str | os.PathLike) -> dict[str, Any]:
     if missing:
         raise ValueError(f"{path}: missing keys {sorted(missing)}.")
     for row in data["claims"]:
-        if set(row) != {"id", "claim", "paper", "ours", "holds"} or row["holds"] not in VERDICTS:
+        if set(row) != set(CLAIM_KEYS) or row["holds"] not in VERDICTS or not row["criterion"].strip():
             raise ValueError(f"{path}: malformed claim {row!r}.")
     return data

@@ -6,6 +6,7 @@ import os
 from typing import Any, NamedTuple
 
 import torch
+from IPython.display import Markdown
 
 from helpers import profiles
 from helpers.book.random_source import RandomSource
@@ -37,3 +38,12 @@ def start_section(
     return SectionRun(
         config, device, results, RandomSource(seed, device), torch.Generator().manual_seed(seed)
     )
+
+
+def scale_table(config: profiles.Profile, slug: str) -> Markdown:
+    """ "Our scale": every setting the section `slug` reads, this run's value beside the paper's,
+    marking where they differ (the same rows as `python -m helpers.profiles --table`)."""
+    from helpers.build import section_settings
+
+    columns = {f"this run ({config.name})": config, "paper": profiles.PROFILES["paper"]}
+    return Markdown(profiles.markdown_table(columns, sections=section_settings(slug)))

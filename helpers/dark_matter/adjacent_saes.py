@@ -18,12 +18,12 @@ import numpy as np
 import torch
 
 from helpers.dark_matter.decomposition import (
-    CHUNK_ROWS,
     AffineMap,
     ExplainedVariance,
     LeastSquares,
     TokenSplit,
 )
+from helpers.lm.activation_store import CHUNK_ROWS
 from helpers.lm.suite import SaeEntry, sparsity_line
 
 Features = Callable[[np.ndarray], dict[str, torch.Tensor]]  # store rows -> named [rows, dim] matrices

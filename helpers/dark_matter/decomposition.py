@@ -13,14 +13,15 @@ products within a chunk are taken in the chunk's dtype: see `LeastSquares`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from helpers.lm.activation_store import stream_rows
+
 Reconstructor = Callable[[torch.Tensor], torch.Tensor]
-CHUNK_ROWS = 8192
 
 
 @dataclass(frozen=True)
@@ -182,17 +183,6 @@ def fvu(x: torch.Tensor, reconstruction: torch.Tensor) -> float:
     score = ExplainedVariance()
     score.add(x, reconstruction)
     return score.fvu
-
-
-def stream_rows(
-    activations: np.ndarray, rows: np.ndarray, device: torch.device, chunk: int = CHUNK_ROWS
-) -> Iterator[tuple[slice, torch.Tensor]]:
-    """`(where, x)` for consecutive chunks of `rows` of a (memory-mapped) `[n, d]` array, as float32
-    on `device`; `where` locates the chunk within `rows`."""
-    for start in range(0, len(rows), chunk):
-        where = slice(start, min(start + chunk, len(rows)))
-        block = np.asarray(activations[rows[where]], dtype=np.float32)
-        yield where, torch.from_numpy(block).to(device)
 
 
 @dataclass

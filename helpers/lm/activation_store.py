@@ -32,6 +32,7 @@ MANIFEST = "manifest.json"
 PROGRESS = "progress.json"
 SPEC = "spec.json"
 BUFFER_ROWS = 1 << 16  # the most rows `batches` holds in memory at once
+CHUNK_ROWS = 8192  # rows per chunk of `stream_rows`
 
 
 @dataclass(frozen=True)
@@ -300,3 +301,14 @@ def open_or_harvest(
             print(f"rebuilding the activation store: {reason}")
             shutil.rmtree(folder)
     return harvest(model(), contexts(), spec, folder, batch_contexts)
+
+
+def stream_rows(
+    activations: np.ndarray, rows: np.ndarray, device: torch.device, chunk: int = CHUNK_ROWS
+) -> Iterator[tuple[slice, torch.Tensor]]:
+    """`(where, x)` for consecutive chunks of `rows` of a (memory-mapped) `[n, d]` array, as float32
+    on `device`; `where` locates the chunk within `rows`."""
+    for start in range(0, len(rows), chunk):
+        where = slice(start, min(start + chunk, len(rows)))
+        block = np.asarray(activations[rows[where]], dtype=np.float32)
+        yield where, torch.from_numpy(block).to(device)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sae_lens import SAE
 
-from helpers.dark_matter.decomposition import stream_rows
+from helpers.lm.activation_store import stream_rows
 from helpers.lm.model import LanguageModel, Site, Splice, run_model
 
 

@@ -7,7 +7,7 @@ import sys
 import nbformat
 import pytest
 
-from helpers import build
+from helpers import build, profiles
 from helpers.book.paths import REPO
 from helpers.book.results import read_results
 
@@ -37,11 +37,24 @@ def test_helper_dependencies_follow_imports_transitively():
         p.relative_to(REPO).as_posix()
         for p in build.helper_dependencies("from helpers.toys.models import ToyModel")
     }
-    # toy_models imports random_source; the package __init__ always runs.
-    assert deps == {"helpers/__init__.py", "helpers/toys/models.py", "helpers/book/random_source.py"}
+    # toys.models imports book.random_source; every package above a module runs its __init__.
+    assert deps == {
+        "helpers/__init__.py",
+        "helpers/toys/__init__.py",
+        "helpers/toys/models.py",
+        "helpers/book/__init__.py",
+        "helpers/book/random_source.py",
+    }
     assert build.helper_dependencies("import numpy") == []
     via_package = {p.name for p in build.helper_dependencies("from helpers import profiles")}
     assert via_package == {"__init__.py", "profiles.py"}
+
+
+def test_sections_read_are_the_settings_named_in_the_code_or_its_helpers(tmp_path):
+    helper = "from helpers.lm.data import LmData\n"  # LmData reads profile.lm and profile.sae_suite
+    read = build.sections_read(helper + "x = config.toy.steps\n", build.helper_dependencies(helper))
+    assert read == ["toy", "lm", "sae_suite"]
+    assert build.sections_read("import numpy\nprofile = 'toy'\n", []) == []
 
 
 def test_notebook_code_skips_magics(tmp_path):
@@ -59,6 +72,27 @@ def test_key_changes_when_a_helper_it_imports_changes(monkeypatch):
     other_seed = build.execution_key("tms_intro", "smoke", 1)
     assert build.what_changed(key, other_seed) == "its parameters changed"
     assert build.execution_key("tms_intro", "smoke", 0) == key  # deterministic
+
+
+def test_key_holds_the_settings_read_not_the_profiles_source(monkeypatch):
+    key = build.execution_key("tms_intro", "smoke", 0)
+    assert "helpers/profiles.py" not in key["helpers"]
+    assert set(key["settings"]) == {"device", "toy", "tms_intro"}
+    assert key["settings"]["toy"]["steps"] == profiles.load("smoke").toy.steps
+
+    load = profiles.load
+
+    def edited(name, overrides=None):  # an edit of the profiles file: a Part IV setting, then a Part I one
+        return load(name, {"decomposition.reference_l0": 7, **(overrides or {})})
+
+    monkeypatch.setattr(profiles, "load", edited)
+    assert build.execution_key("tms_intro", "smoke", 0) == key, "a Part IV setting leaves Part I alone"
+    part_four = build.execution_key("predicting_error", "smoke", 0)
+    assert part_four["settings"]["decomposition"]["reference_l0"] == 7
+    monkeypatch.setattr(profiles, "load", lambda name: edited(name, {"toy.steps": 3}))
+    assert (
+        build.what_changed(key, build.execution_key("tms_intro", "smoke", 0)) == "settings toy.steps changed"
+    )
 
 
 @pytest.fixture
@@ -119,6 +153,21 @@ def test_a_failing_cell_is_named_and_its_stale_result_dropped(tmp_path, tiny_not
         .outputs[0]
         .ename
     )
+
+
+def test_plan_names_what_would_execute_and_executes_nothing(tmp_path, tiny_notebook, capsys):
+    folder = build.RunFolder(tmp_path / "run")
+    assert build.plan(["tiny"], "smoke", 0, folder) == {"tiny": "not executed yet"}
+    assert not folder.root.exists()
+    build.execute_all(["tiny"], "smoke", 0, folder, progress=False)
+    assert build.plan(["tiny"], "smoke", 0, folder) == {"tiny": None}
+    tiny_notebook('results.metric("answer", 44)\n')
+    capsys.readouterr()
+    build.print_plan(build.plan(["tiny"], "smoke", 0, folder))
+    assert capsys.readouterr().out.splitlines() == [
+        "[1/1] tiny: would execute (the notebook changed)",
+        "1 of 1 section(s) would execute.",
+    ]
 
 
 def test_cli_refuses_unknown_profiles_and_sections_at_once():

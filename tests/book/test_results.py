@@ -9,7 +9,8 @@ def test_results_json_has_the_shared_shape(tmp_path):
     results = Results("demo", "smoke", 3, tmp_path)
     assert results.metric("count", 2) == 2
     results.metric("ratio", 0.25)
-    results.claim("c1", "A claim.", "paper says", "we see", "partly")
+    results.claim("c1", "A claim.", "paper says", "we see", "yes if x > 1; partly if x > 0", "partly", 0.5)
+    results.claim("c2", "Another.", "p", "o", "yes if the interval is above 0", "yes", 0.3, (0.1, 0.5), 0.01)
     data = json.loads((tmp_path / "results.json").read_text())
     assert data == {
         "notebook": "demo",
@@ -17,7 +18,28 @@ def test_results_json_has_the_shared_shape(tmp_path):
         "seed": 3,
         "metrics": {"count": 2, "ratio": 0.25},
         "claims": [
-            {"id": "c1", "claim": "A claim.", "paper": "paper says", "ours": "we see", "holds": "partly"}
+            {
+                "id": "c1",
+                "claim": "A claim.",
+                "paper": "paper says",
+                "ours": "we see",
+                "criterion": "yes if x > 1; partly if x > 0",
+                "holds": "partly",
+                "estimate": 0.5,
+                "interval": None,
+                "control": None,
+            },
+            {
+                "id": "c2",
+                "claim": "Another.",
+                "paper": "p",
+                "ours": "o",
+                "criterion": "yes if the interval is above 0",
+                "holds": "yes",
+                "estimate": 0.3,
+                "interval": [0.1, 0.5],
+                "control": 0.01,
+            },
         ],
     }
     assert read_results(tmp_path / "results.json") == data
@@ -39,7 +61,18 @@ def test_numpy_and_torch_scalars_become_plain_numbers(tmp_path):
         (lambda r: r.metric("x", "two"), TypeError, "metric 'x' must be a number"),
         (lambda r: r.metric("x", float("nan")), ValueError, "finite"),
         (lambda r: r.label("x", 2.0), TypeError, "label 'x' must be a string"),
-        (lambda r: r.claim("c", "claim", "p", "o", "maybe"), ValueError, "choose one of yes, partly, no"),
+        (
+            lambda r: r.claim("c", "claim", "p", "o", "rule", "maybe"),
+            ValueError,
+            "choose one of yes, partly, no",
+        ),
+        (lambda r: r.claim("c", "claim", "p", "o", " ", "yes"), ValueError, "state its criterion"),
+        (
+            lambda r: r.claim("c", "claim", "p", "o", "rule", "yes", 1, (2, 1)),
+            ValueError,
+            "give \\[low, high\\]",
+        ),
+        (lambda r: r.claim("c", "claim", "p", "o", "rule", "yes", float("inf")), ValueError, "finite"),
     ],
 )
 def test_bad_results_are_refused(tmp_path, call, error, message):
@@ -49,18 +82,26 @@ def test_bad_results_are_refused(tmp_path, call, error, message):
 
 def test_duplicate_claims_are_refused(tmp_path):
     results = Results("demo", "smoke", 0, tmp_path)
-    results.claim("c", "claim", "p", "o", "yes")
+    results.claim("c", "claim", "p", "o", "rule", "yes")
     with pytest.raises(ValueError, match="recorded twice"):
-        results.claim("c", "claim", "p", "o", "yes")
+        results.claim("c", "claim", "p", "o", "rule", "yes")
 
 
-def test_claim_table_escapes_pipes(tmp_path):
+def test_claim_table_escapes_pipes_and_shows_the_criterion(tmp_path):
     results = Results("demo", "smoke", 0, tmp_path)
-    results.claim("c", "a | b", "p", "o", "no")
+    results.claim("c", "a | b", "p", "o", "yes if R² ≥ 0.9", "no")
     table = results.claim_table().splitlines()
-    assert (
-        table[0] == "| Claim | Paper | Ours | Holds here? |" and "a \\| b" in table[2] and "✗ no" in table[2]
-    )
+    assert table[0] == "| Claim | Paper | Ours | Criterion | Holds here? |"
+    assert "a \\| b" in table[2] and "yes if R² ≥ 0.9" in table[2] and "✗ no" in table[2]
+
+
+def test_interval_and_control_columns_appear_when_a_row_has_them(tmp_path):
+    results = Results("demo", "smoke", 0, tmp_path)
+    results.claim("a", "claim", "p", "o", "rule", "yes")
+    results.claim("b", "claim", "p", "o", "rule", "partly", 0.5, (0.25, 0.75), 0.0123)
+    header, _, first, second = results.claim_table().splitlines()
+    assert header == "| Claim | Paper | Ours | Criterion | Interval | Control | Holds here? |"
+    assert first.endswith("| – | – | ✓ yes |") and second.endswith("| [0.25, 0.75] | 0.0123 | ~ partly |")
 
 
 def test_malformed_results_json_is_detected(tmp_path):
