@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test bench section lab lint lock clean check-profile
+.PHONY: book test bench section plan lab lint lock clean check-profile
 
 ## make book [PROFILE=cpu] [SEED=0]: execute every section with papermill, render _build/html
 book: check-profile $(READY)
@@ -27,6 +27,10 @@ bench: $(READY)
 section: check-profile $(READY)
 	@test -n "$(SLUG)" || { echo "error: name the section, e.g. make section SLUG=tms_intro"; exit 2; }
 	$(PY) -m helpers.build --profile $(PROFILE) --seed $(SEED) --only $(SLUG)
+
+## make plan [PROFILE=cpu]: which sections `make book` would execute, and why (executes nothing)
+plan: check-profile $(READY)
+	$(PY) -m helpers.build --profile $(PROFILE) --seed $(SEED) --plan
 
 ## make lab: JupyterLab on notebooks/, opening each .py section as a notebook
 lab: $(READY)

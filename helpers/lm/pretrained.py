@@ -10,6 +10,7 @@ import torch
 from sae_lens import SAE
 
 from helpers.lm.suite import SaeEntry
+from helpers.profiles import PRETRAINED_FAMILIES
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,9 @@ def _gemma_scope_2_270m() -> list[PretrainedSae]:
     ]
 
 
-PRETRAINED = {"gemma-scope-9b": _gemma_scope_9b(), "gemma-scope-2-270m": _gemma_scope_2_270m()}
+_BUILDERS = {"gemma-scope-9b": _gemma_scope_9b, "gemma-scope-2-270m": _gemma_scope_2_270m}
+# The families are the profiles' (`sae_suite.source`): one that has no builder here fails at import.
+PRETRAINED = {family: _BUILDERS[family]() for family in PRETRAINED_FAMILIES}
 
 
 def load_pretrained(family: str, device: torch.device) -> dict[str, SAE]:

@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from helpers import build, profiles
+from helpers.book import dependencies
 from helpers.book.paths import REPO
 from helpers.book.results import read_results
 
@@ -35,7 +36,7 @@ def test_every_notebook_starts_with_a_parameters_cell_holding_the_shared_names()
 def test_helper_dependencies_follow_imports_transitively():
     deps = {
         p.relative_to(REPO).as_posix()
-        for p in build.helper_dependencies("from helpers.toys.models import ToyModel")
+        for p in dependencies.helper_dependencies("from helpers.toys.models import ToyModel")
     }
     # toys.models imports book.random_source; every package above a module runs its __init__.
     assert deps == {
@@ -45,22 +46,24 @@ def test_helper_dependencies_follow_imports_transitively():
         "helpers/book/__init__.py",
         "helpers/book/random_source.py",
     }
-    assert build.helper_dependencies("import numpy") == []
-    via_package = {p.name for p in build.helper_dependencies("from helpers import profiles")}
+    assert dependencies.helper_dependencies("import numpy") == []
+    via_package = {p.name for p in dependencies.helper_dependencies("from helpers import profiles")}
     assert via_package == {"__init__.py", "profiles.py"}
 
 
 def test_sections_read_are_the_settings_named_in_the_code_or_its_helpers(tmp_path):
     helper = "from helpers.lm.data import LmData\n"  # LmData reads profile.lm and profile.sae_suite
-    read = build.sections_read(helper + "x = config.toy.steps\n", build.helper_dependencies(helper))
+    read = dependencies.sections_read(
+        helper + "x = config.toy.steps\n", dependencies.helper_dependencies(helper)
+    )
     assert read == ["toy", "lm", "sae_suite"]
-    assert build.sections_read("import numpy\nprofile = 'toy'\n", []) == []
+    assert dependencies.sections_read("import numpy\nprofile = 'toy'\n", []) == []
 
 
 def test_notebook_code_skips_magics(tmp_path):
     source = tmp_path / "nb.py"
     source.write_text("# %%\n%matplotlib inline\nimport helpers.book.results\n!ls\n")
-    assert build.notebook_code(source).strip() == "import helpers.book.results"
+    assert dependencies.notebook_code(source).strip() == "import helpers.book.results"
 
 
 def test_key_changes_when_a_helper_it_imports_changes(monkeypatch):
