@@ -49,12 +49,15 @@ RESULTS_DIR = None  # where results.json goes; None: the cache's interactive fol
 OVERRIDES = {}  # e.g. {"tms_computation.steps": 2000}
 
 # %% tags=["hide-input"]
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.book.section import start_section
+from helpers.book.results import verdict
+from helpers.book.section import scale_table, start_section
 from helpers.toys import computation
 from helpers.toys.computation import (
     computed_features,
@@ -63,25 +66,22 @@ from helpers.toys.computation import (
     single_feature_error,
     used_neurons,
 )
-from helpers.toys.figures import neuron_feature_heatmap
-from helpers.toys.models import (
-    AbsoluteValueModel,
-    SparseFeatures,
-    ToyModel,
-    evaluate_loss,
-    lowest_loss_instances,
-    repeat_per_seed,
-    train_toy_model,
-)
+from helpers.toys.figures import neuron_heatmap_row
+from helpers.toys.models import AbsoluteValueModel, ToyModel
+from helpers.toys.sweep import sweep_features, train_sweep
 
 config, device, results, data_source, init_generator = start_section(
     "tms_computation", PROFILE, SEED, RESULTS_DIR, OVERRIDES
 )
-section, training = config.tms_computation, config.toy
-results.metric("computed_threshold", computation.COMPUTED_ERROR)
-results.metric("reads_fraction", computation.READS_FRACTION)
-results.metric("unused_fraction", computation.UNUSED_FRACTION)
-print(f"profile {config.name} on {device}: {section}, {training.seeds_per_setting} seeds per setting")
+
+# %% [markdown]
+# ## Our scale
+#
+# The paper's absolute-value model has 100 features and 40 neurons; at the smaller profiles ours
+# is smaller, trains for fewer steps from fewer seeds, and stops the sweep at a denser probability.
+
+# %% tags=["hide-input"]
+display(scale_table(config, "tms_computation"))
 
 # %% [markdown]
 # ## How many samples the sparse settings need
@@ -96,22 +96,22 @@ print(f"profile {config.name} on {device}: {section}, {training.seeds_per_settin
 # steps and learning rate.
 
 # %%
+section, training = config.tms_computation, config.toy
 probability = torch.tensor(section.probabilities)
 n_settings, n_seeds = len(probability), training.seeds_per_setting
+setting_titles = [f"$p$ = {p:g}" for p in probability.tolist()]
+
+# %%
+results.metric("computed_threshold", computation.COMPUTED_ERROR)
+results.metric("reads_fraction", computation.READS_FRACTION)
+results.metric("unused_fraction", computation.UNUSED_FRACTION)
 sightings = results.metric(
     "sparsest_sightings_per_feature", round(section.steps * section.batch_size * probability[-1].item())
 )
 results.metric("sparsest_probability", probability[-1].item())
 results.metric("densest_probability", probability[0].item())
 results.metric("n_settings", n_settings)
-results.metric("seeds_per_setting", n_seeds)
-
-
-def setting_features(n_features: int, signed: bool) -> SparseFeatures:
-    """Every feature at its setting's probability, one row per instance (setting-major, then seed)."""
-    rows = repeat_per_seed(probability, n_seeds)[:, None].expand(-1, n_features).contiguous()
-    return SparseFeatures(rows, signed=signed).to(device)
-
+seeds_per_setting = results.metric("seeds_per_setting", n_seeds)
 
 # %% [markdown]
 # The sweep runs over {glue:text}`n_settings` feature probabilities from
@@ -125,61 +125,40 @@ def setting_features(n_features: int, signed: bool) -> SparseFeatures:
 basis_importance = (section.importance_decay ** torch.arange(section.basis_features, dtype=torch.float32)).to(
     device
 )
-basis_data = setting_features(section.basis_features, signed=False)
-basis_model = ToyModel(
-    n_settings * n_seeds,
-    section.basis_features,
-    section.basis_neurons,
-    hidden_relu=True,
-    generator=init_generator,
-    device=device,
-)
-basis_log = train_toy_model(
-    basis_model,
-    basis_data,
+basis_training = replace(training, steps=section.basis_steps, batch_size=section.batch_size, lr=section.lr)
+basis = train_sweep(
+    ToyModel(
+        n_settings * n_seeds,
+        section.basis_features,
+        section.basis_neurons,
+        hidden_relu=True,
+        generator=init_generator,
+        device=device,
+    ),
+    sweep_features(probability, n_seeds, section.basis_features, device),
     basis_importance,
-    steps=section.basis_steps,
-    batch_size=section.batch_size,
-    lr=section.lr,
-    source=data_source,
-    log_every=training.log_every,
+    n_seeds,
+    basis_training,
+    data_source,
 )
-basis_loss = evaluate_loss(basis_model, basis_data, basis_importance, training.eval_samples, data_source)
-basis_best = lowest_loss_instances(basis_loss, n_seeds)
-basis_W = basis_model.W.detach().cpu()
+basis_W = basis.W
+basis_model = basis.model.cpu()
 basis_error = single_feature_error(
-    basis_model.cpu(),
+    basis_model,
     basis_model.target,
     basis_model.n_instances,
     section.basis_features,
     torch.linspace(0, 1, section.probe_points)[1:],
 )
-basis_computed = computed_features(basis_error)[basis_best].sum(dim=1)
-basis_poly = polysemantic_fraction(basis_W)[basis_best]
-results.metric("basis_train_seconds", basis_log.seconds)
+basis_computed = computed_features(basis_error)[basis.best].sum(dim=1)
+basis_poly = polysemantic_fraction(basis_W)[basis.best]
 
-
-def heatmap_row(weights: torch.Tensor, kept: torch.Tensor, title: str, figsize: tuple[float, float]) -> None:
-    """One heatmap per setting of the kept instance's neuron-by-feature weights, neurons sorted."""
-    fig, axes = plt.subplots(1, n_settings, figsize=figsize, sharey=True)
-    limit = weights[kept].abs().max().item()
-    for panel, (ax, instance) in enumerate(zip(axes, kept.tolist(), strict=True)):
-        W = weights[instance]
-        image = neuron_feature_heatmap(ax, W[neuron_order(W)], f"p = {probability[panel]:g}", vmax=limit)
-        if panel:
-            ax.set_ylabel("")
-        ax.set_xlabel("feature")
-    fig.colorbar(image, ax=axes, shrink=0.8, pad=0.01, label="weight")
-    fig.suptitle(title)
-    plt.show()
-
-
-heatmap_row(
-    basis_W,
-    basis_best,
-    "Privileged basis, h = ReLU(W x): neuron-by-feature weights, dense (left) to sparse (right)",
-    (11, 2.6),
+# %%
+fig = neuron_heatmap_row(basis_W[basis.best], setting_titles, neuron_order, figsize=(11, 2.6))
+fig.suptitle(
+    "Privileged basis, $h = \\mathrm{ReLU}(W x)$: neuron-by-feature weights, dense (left) to sparse (right)"
 )
+plt.show()
 
 # %% [markdown]
 # Each panel is the kept model at one feature probability: rows are neurons (sorted by the feature
@@ -188,6 +167,7 @@ heatmap_row(
 # important ones; as the inputs thin out, neurons begin to carry several features at once.
 
 # %%
+results.metric("basis_train_seconds", basis.seconds)
 results.metric("importance_decay", section.importance_decay)
 basis_poly_dense = results.metric("basis_polysemantic_dense", basis_poly[0].item())
 basis_poly_sparse = results.metric("basis_polysemantic_sparse", basis_poly[-1].item())
@@ -207,23 +187,17 @@ basis_features = results.metric("basis_features", section.basis_features)
 
 # %%
 importance = (section.importance_decay ** torch.arange(section.n_features, dtype=torch.float32)).to(device)
-abs_data = setting_features(section.n_features, signed=True)
-model = AbsoluteValueModel(
-    n_settings * n_seeds, section.n_features, section.n_neurons, generator=init_generator, device=device
-)
-log = train_toy_model(
-    model,
-    abs_data,
+absolute = train_sweep(
+    AbsoluteValueModel(
+        n_settings * n_seeds, section.n_features, section.n_neurons, generator=init_generator, device=device
+    ),
+    sweep_features(probability, n_seeds, section.n_features, device, signed=True),
     importance,
-    steps=section.steps,
-    batch_size=section.batch_size,
-    lr=section.lr,
-    source=data_source,
-    log_every=training.log_every,
+    n_seeds,
+    replace(basis_training, steps=section.steps),
+    data_source,
 )
-final_loss = evaluate_loss(model, abs_data, importance, training.eval_samples, data_source)
-best = lowest_loss_instances(final_loss, n_seeds)
-model = model.cpu()
+model, best = absolute.model.cpu(), absolute.best
 W_in = model.W_in.detach()
 grid = torch.linspace(-1, 1, section.probe_points)
 error = single_feature_error(model, model.target, model.n_instances, section.n_features, grid)
@@ -233,16 +207,15 @@ half_errors = [
 ]
 computed = computed_features(error)
 halves = sum(computed_features(half) for half in half_errors).to(torch.int64)
-results.metric("abs_train_seconds", log.seconds)
+
+# %%
+results.metric("abs_train_seconds", absolute.seconds)
 n_instances = results.metric("instances", model.n_instances)
 
 # %%
-heatmap_row(
-    W_in,
-    best,
-    "Absolute value model: the input weights W_in, dense (left) to sparse (right)",
-    (12, 3.2),
-)
+fig = neuron_heatmap_row(W_in[best], setting_titles, neuron_order, figsize=(12, 3.2))
+fig.suptitle("Absolute value model: the input weights $W_\\mathrm{in}$, dense (left) to sparse (right)")
+plt.show()
 
 # %% [markdown]
 # At the densest setting the model spends two neurons on each of the most important features, one
@@ -255,6 +228,8 @@ n_computed = computed[best].sum(dim=1)
 n_halves = halves[best].sum(dim=1)
 poly = polysemantic_fraction(W_in)[best]
 n_used = used_neurons(W_in)[best].sum(dim=1)
+
+# %%
 display(
     pd.DataFrame(
         {
@@ -263,14 +238,15 @@ display(
             "halves computed": n_halves.numpy(),
             "neurons used": n_used.numpy(),
             "polysemantic neurons": [f"{v:.0%}" for v in poly.tolist()],
-            "loss (kept seed)": [f"{v:.2e}" for v in final_loss[best].tolist()],
+            "loss (kept seed)": [f"{v:.2e}" for v in absolute.loss[best].tolist()],
         }
     ).style.hide(axis="index")
 )
 
+# %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
-left.plot(probability, n_computed, "o-", label="|x| computed (both signs)")
-left.plot(probability, n_halves, "s-", label="halves computed (ReLU(x) or ReLU(−x))")
+left.plot(probability, n_computed, "o-", label="$|x|$ computed (both signs)")
+left.plot(probability, n_halves, "s-", label="halves computed ($\\mathrm{ReLU}(x)$ or $\\mathrm{ReLU}(-x)$)")
 left.axhline(section.n_neurons, color="0.4", ls="--", label="number of neurons")
 left.set_ylabel("count")
 left.set_title("What the model computes")
@@ -302,10 +278,8 @@ halves_sparse = results.metric("abs_halves_sparse", n_halves[-1].item())
 poly_dense = results.metric("abs_polysemantic_dense", poly[0].item())
 poly_sparse = results.metric("abs_polysemantic_sparse", poly[-1].item())
 poly_drops = results.metric("abs_polysemantic_drops", int((poly.diff() < -1e-6).sum()))
-per_seed_halves = halves.sum(dim=1).reshape(n_settings, n_seeds)
-seed_miss_rate = results.metric(
-    "single_seed_miss_rate", 100 * (per_seed_halves < n_halves[:, None]).double().mean().item()
-)
+fewer_halves = absolute.per_setting(halves.sum(dim=1)) < n_halves[:, None]
+seed_miss_rate = results.metric("single_seed_miss_rate", 100 * fewer_halves.double().mean().item())
 
 # %% [markdown]
 # With {glue:text}`n_neurons` neurons for {glue:text}`n_features` features, the dense model computes
@@ -323,15 +297,16 @@ seed_miss_rate = results.metric(
 # ## Claims
 
 # %%
-full_beyond = computed_max > n_neurons
-halves_beyond = halves_max > n_neurons
+threshold = computation.COMPUTED_ERROR
 results.claim(
     "computes_more_than_neurons",
     "With sparse inputs the model computes |x| for more features than it has neurons.",
     "sparse inputs: |x| computed in superposition for more features than neurons",
     f"at most {computed_max} features fully computed with {n_neurons} neurons; "
     f"{halves_max} halves (ReLU(x) or ReLU(−x)) computed at p = {probability[most_halves]:g}",
-    "yes" if full_beyond else ("partly" if halves_beyond else "no"),
+    f"yes if at some probability |x| is computed (relative error < {threshold:g} on [−1, 1]) for more "
+    f"than {n_neurons} features (the number of neurons); partly if more than {n_neurons} halves are",
+    verdict(computed_max > n_neurons, halves_max > n_neurons),
 )
 results.claim(
     "neurons_become_polysemantic",
@@ -339,9 +314,9 @@ results.claim(
     "dense: one feature per neuron; sparse: neurons read several features",
     f"polysemantic neurons {poly_dense:.0%} → {poly_sparse:.0%} "
     f"({' → '.join(f'{v:.0%}' for v in poly.tolist())})",
-    "yes"
-    if poly_sparse > poly_dense and poly_drops <= 1
-    else ("partly" if poly_sparse > poly_dense else "no"),
+    "yes if the share of polysemantic neurons is higher at the sparsest probability than at the "
+    "densest and falls at most once along the sweep; partly if it is higher at the sparsest",
+    verdict(poly_sparse > poly_dense and poly_drops <= 1, poly_sparse > poly_dense),
 )
 basis_drops = int((basis_poly.diff() < -1e-6).sum())
 results.claim(
@@ -350,21 +325,29 @@ results.claim(
     "dense: monosemantic neurons for the top features; sparse: superposition across neurons",
     f"{basis_computed_dense} → {basis_computed_sparse} features reconstructed with "
     f"{section.basis_neurons} neurons; polysemantic {basis_poly_dense:.0%} → {basis_poly_sparse:.0%}",
-    "yes"
-    if basis_computed_sparse > section.basis_neurons
-    and basis_poly_sparse > basis_poly_dense
-    and basis_drops <= 1
-    else ("partly" if basis_poly_sparse > basis_poly_dense else "no"),
+    f"yes if at the sparsest probability more than {section.basis_neurons} features are reconstructed "
+    f"(relative error < {threshold:g} on (0, 1]) and the share of polysemantic neurons is higher than "
+    "at the densest, having fallen at most once; partly if that share is higher",
+    verdict(
+        basis_computed_sparse > section.basis_neurons
+        and basis_poly_sparse > basis_poly_dense
+        and basis_drops <= 1,
+        basis_poly_sparse > basis_poly_dense,
+    ),
 )
 display(Markdown(results.claim_table()))
 
 # %% [markdown]
 # ## Summary
 #
-# A ReLU in the hidden layer makes its basis privileged, and the neuron-by-feature weights show
-# the paper's picture: with dense inputs each neuron serves one feature, the most important ones,
-# and the absolute value is built from a positive and a negative neuron per feature; with sparse
-# inputs the neurons are shared between features. Whether the model then computes the *whole*
-# absolute value for more features than it has neurons depends on the scale of the run: our
-# definitions make this a count, and the claim table reports what this run found, half-computed
-# features included.
+# A ReLU in the hidden layer makes its basis privileged, and the neuron-by-feature weights show the
+# paper's picture at the dense end: {glue:text}`abs_polysemantic_dense:.0%` of the absolute-value
+# model's neurons are polysemantic, and it builds $|x|$ for {glue:text}`abs_computed_dense` features
+# from a positive and a negative neuron each. With sparse inputs the neurons are shared
+# ({glue:text}`abs_polysemantic_sparse:.0%` polysemantic at the sparsest setting; in the
+# privileged-basis model {glue:text}`basis_polysemantic_dense:.0%` →
+# {glue:text}`basis_polysemantic_sparse:.0%`), and the model computes up to
+# {glue:text}`abs_halves_max` halves of $|x|$ with {glue:text}`n_neurons` neurons, but $|x|$ in full
+# for at most {glue:text}`abs_computed_max` features. Whether the whole absolute value is computed
+# for more features than there are neurons depends on the scale of the run; the claim table gives
+# the verdicts, half-computed features included.

@@ -37,72 +37,65 @@ RESULTS_DIR = None  # where results.json goes; None: the cache's interactive fol
 OVERRIDES = {}  # e.g. {"tms_correlated.steps": 2000}
 
 # %% tags=["hide-input"]
+from dataclasses import replace
+from functools import partial
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.book.section import start_section
+from helpers.book.results import verdict
+from helpers.book.section import scale_table, start_section
 from helpers.toys.figures import feature_arrows
-from helpers.toys.models import (
-    SparseFeatures,
-    ToyModel,
-    evaluate_loss,
-    lowest_loss_instances,
-    repeat_per_seed,
-    train_toy_model,
-)
 from helpers.toys.polytopes import pair_cosines
+from helpers.toys.sweep import train_pair_sweep
 
 config, device, results, data_source, init_generator = start_section(
     "tms_correlated", PROFILE, SEED, RESULTS_DIR, OVERRIDES
 )
-section, training = config.tms_correlated, config.toy
-n_seeds = training.seeds_per_setting
-print(f"profile {config.name} on {device}: {section}, {n_seeds} seeds per setting")
 
+# %% [markdown]
+# ## Our scale
+#
+# The models are the paper's at every profile; the smaller profiles train for fewer steps, at a
+# larger learning rate, from fewer seeds, and `smoke` also at fewer probabilities and pair counts.
+
+# %% tags=["hide-input"]
+display(scale_table(config, "tms_correlated"))
+
+# %% [markdown]
+# ## Training every probability and seed as one model
+#
+# Each kind of model (two correlated pairs, two anticorrelated pairs, and more correlated pairs at
+# one probability) is one batched model whose instances are every feature probability times several
+# seeds; each probability keeps its lowest-loss seed, compared on fresh samples.
 
 # %%
-def train_pairs(correlated: int, anticorrelated: int, probabilities: torch.Tensor) -> dict:
-    """Train 2-d toy models whose features all come in pairs, every probability and seed at once.
-
-    Returns the embeddings of all instances, the index of the lowest-loss seed per probability,
-    and each instance's within-pair cosines (correlated pairs first)."""
-    n_features = 2 * (correlated + anticorrelated)
-    importance = torch.ones(n_features, device=device)
-    probability = repeat_per_seed(probabilities, n_seeds)[:, None].expand(-1, n_features).contiguous()
-    features = SparseFeatures(probability, correlated, anticorrelated).to(device)
-    model = ToyModel(features.n_instances, n_features, 2, generator=init_generator, device=device)
-    log = train_toy_model(
-        model,
-        features,
-        importance,
-        steps=section.steps,
-        batch_size=training.batch_size,
-        lr=section.lr,
-        source=data_source,
-        log_every=training.log_every,
-        progress=False,
-    )
-    loss = evaluate_loss(model, features, importance, section.eval_samples, data_source)
-    W = model.W.detach().cpu()
-    return {
-        "W": W,
-        "best": lowest_loss_instances(loss, n_seeds),
-        "cos": pair_cosines(W, 0, correlated + anticorrelated),
-        "seconds": log.seconds,
-    }
-
-
+section, n_seeds = config.tms_correlated, config.toy.seeds_per_setting
+training = replace(config.toy, steps=section.steps, lr=section.lr, eval_samples=section.eval_samples)
 probabilities = torch.tensor(section.probabilities)
 check_index = section.probabilities.index(section.check_probability)
-correlated = train_pairs(section.n_pairs, 0, probabilities)
-anticorrelated = train_pairs(0, section.n_pairs, probabilities)
+pair_sweep = partial(
+    train_pair_sweep,
+    seeds=n_seeds,
+    training=training,
+    generator=init_generator,
+    source=data_source,
+    device=device,
+)
+runs = {
+    "correlated": pair_sweep(section.n_pairs, 0, probabilities),
+    "anticorrelated": pair_sweep(0, section.n_pairs, probabilities),
+}
 more_pairs = list(range(section.n_pairs + 1, section.max_correlated_pairs + 1))
-collapse_runs = {k: train_pairs(k, 0, probabilities[check_index : check_index + 1]) for k in more_pairs}
+collapse_runs = {k: pair_sweep(k, 0, probabilities[check_index : check_index + 1]) for k in more_pairs}
+cosines = {kind: pair_cosines(run.W, 0, section.n_pairs) for kind, run in runs.items()}
+
+# %%
 train_seconds = results.metric(
     "train_seconds",
-    correlated["seconds"] + anticorrelated["seconds"] + sum(r["seconds"] for r in collapse_runs.values()),
+    sum(run.seconds for run in runs.values()) + sum(run.seconds for run in collapse_runs.values()),
 )
 results.metric("n_pairs", section.n_pairs)
 check_probability = results.metric("check_probability", section.check_probability)
@@ -119,55 +112,48 @@ check_probability = results.metric("check_probability", section.check_probabilit
 
 # %%
 fig, axes = plt.subplots(2, len(probabilities), figsize=(2.6 * len(probabilities), 5.4), squeeze=False)
-for row, (run, kind) in enumerate(((correlated, "correlated"), (anticorrelated, "anticorrelated"))):
-    for column, instance in enumerate(run["best"].tolist()):
-        cosines = ", ".join(f"{c:+.2f}" for c in run["cos"][instance].tolist())
+for row, (kind, run) in enumerate(runs.items()):
+    for column, instance in enumerate(run.best.tolist()):
+        pair_cos = ", ".join(f"{c:+.2f}" for c in cosines[kind][instance].tolist())
         feature_arrows(
             axes[row, column],
-            run["W"][instance],
+            run.W[instance],
             -torch.arange(2.0 * section.n_pairs),
-            title=f"{kind}, p = {probabilities[column]:.2f}\npair cos: {cosines}",
+            title=f"{kind}, $p$ = {probabilities[column]:.2f}\npair cos: {pair_cos}",
         )
-fig.suptitle("Feature pairs in two dimensions (features 2k and 2k + 1 form pair k)")
+fig.suptitle("Feature pairs in two dimensions (features $2k$ and $2k + 1$ form pair $k$)")
 plt.show()
 
 # %% [markdown]
 # The within-pair cosines of the kept models, and how often a single seed would have shown
 # something else (its pairs' cosines more than 0.2 away from the kept model's):
 
-
 # %%
-def seed_miss_rate(run: dict) -> float:
-    """Percent of seeds whose within-pair cosines differ by more than 0.2 from their setting's kept seed."""
-    cos = run["cos"].reshape(-1, n_seeds, run["cos"].shape[-1])
-    kept = run["cos"][run["best"]][:, None, :]
-    return 100 * ((cos - kept).abs() > 0.2).any(dim=-1).double().mean().item()
-
-
 display(
     pd.DataFrame(
         {
             "p": probabilities.numpy().round(3),
-            "correlated pairs: cos": [
-                " ".join(f"{c:+.2f}" for c in correlated["cos"][i].tolist()) for i in correlated["best"]
-            ],
-            "anticorrelated pairs: cos": [
-                " ".join(f"{c:+.2f}" for c in anticorrelated["cos"][i].tolist())
-                for i in anticorrelated["best"]
-            ],
+            **{
+                f"{kind} pairs: cos": [
+                    " ".join(f"{c:+.2f}" for c in cosines[kind][i].tolist()) for i in run.best
+                ]
+                for kind, run in runs.items()
+            },
         }
     ).style.hide(axis="index")
 )
-correlated_cos = correlated["cos"][correlated["best"][check_index]]
-anticorrelated_cos = anticorrelated["cos"][anticorrelated["best"][check_index]]
+
+# %%
+correlated_cos = cosines["correlated"][runs["correlated"].best[check_index]]
+anticorrelated_cos = cosines["anticorrelated"][runs["anticorrelated"].best[check_index]]
 correlated_max_abs_cos = results.metric("correlated_max_abs_cos", correlated_cos.abs().max().item())
 anticorrelated_max_cos = results.metric("anticorrelated_max_cos", anticorrelated_cos.max().item())
 dense_correlated_min_cos = results.metric(
-    "dense_correlated_min_cos", correlated["cos"][correlated["best"][0]].min().item()
+    "dense_correlated_min_cos", cosines["correlated"][runs["correlated"].best[0]].min().item()
 )
 results.metric("dense_probability", section.probabilities[0])
-results.metric("correlated_seed_miss_rate", seed_miss_rate(correlated))
-anticorrelated_miss_rate = results.metric("anticorrelated_seed_miss_rate", seed_miss_rate(anticorrelated))
+for kind, run in runs.items():
+    results.metric(f"{kind}_seed_miss_rate", run.seed_miss_rate(cosines[kind], tolerance=0.2))
 
 # %% [markdown]
 # At $p$ = {glue:text}`check_probability`, the largest $|\cos|$ within a correlated pair is
@@ -192,28 +178,31 @@ anticorrelated_miss_rate = results.metric("anticorrelated_seed_miss_rate", seed_
 # %%
 collapse_threshold = 0.9
 pair_counts = [section.n_pairs, *more_pairs]
-kept_cos = [correlated["cos"][correlated["best"][check_index]]] + [
-    collapse_runs[k]["cos"][collapse_runs[k]["best"][0]] for k in more_pairs
-]
-kept_W = [correlated["W"][correlated["best"][check_index]]] + [
-    collapse_runs[k]["W"][collapse_runs[k]["best"][0]] for k in more_pairs
+kept_cos = [correlated_cos] + [pair_cosines(run.W, 0, k)[run.best[0]] for k, run in collapse_runs.items()]
+kept_W = [runs["correlated"].W[runs["correlated"].best[check_index]]] + [
+    run.W[run.best[0]] for run in collapse_runs.values()
 ]
 collapsed_share = [(cos > collapse_threshold).double().mean().item() for cos in kept_cos]
-results.metric("few_pairs_collapsed_share", collapsed_share[0])
-results.metric("most_pairs", pair_counts[-1])
-most_collapsed = results.metric("most_pairs_collapsed_share", collapsed_share[-1])
 collapsed_norms = torch.cat(
     [
         W.norm(dim=0).reshape(-1, 2)[cos > collapse_threshold].flatten()
         for W, cos in zip(kept_W, kept_cos, strict=True)
     ]
 )
-results.metric("collapsed_mean_norm", collapsed_norms.mean().item() if len(collapsed_norms) else 0.0)
 
+# %%
+results.metric("few_pairs_collapsed_share", collapsed_share[0])
+results.metric("most_pairs", pair_counts[-1])
+most_collapsed = results.metric("most_pairs_collapsed_share", collapsed_share[-1])
+collapsed_mean_norm = results.metric(
+    "collapsed_mean_norm", collapsed_norms.mean().item() if len(collapsed_norms) else 0.0
+)
+
+# %%
 fig, axes = plt.subplots(1, len(pair_counts), figsize=(2.6 * len(pair_counts), 3.0), squeeze=False)
 for ax, k, W, share in zip(axes[0], pair_counts, kept_W, collapsed_share, strict=True):
     feature_arrows(ax, W, -torch.arange(2.0 * k), title=f"{k} correlated pairs\n{share:.0%} collapsed")
-fig.suptitle(f"More correlated pairs than two dimensions can hold apart (p = {section.check_probability})")
+fig.suptitle(f"More correlated pairs than two dimensions can hold apart ($p$ = {section.check_probability})")
 plt.show()
 
 # %% [markdown]
@@ -227,20 +216,26 @@ plt.show()
 # ## Claims
 
 # %%
+p_check = section.check_probability
 results.claim(
     "correlated_orthogonal",
     "Correlated features prefer orthogonal directions.",
     "correlated pairs orthogonal (a 'local orthogonal basis')",
-    f"largest |cos| within a correlated pair: {correlated_max_abs_cos:.3f} (p = {section.check_probability})",
-    "yes" if correlated_max_abs_cos < 0.2 else ("partly" if correlated_max_abs_cos < 0.5 else "no"),
+    f"largest |cos| within a correlated pair: {correlated_max_abs_cos:.3f} (p = {p_check})",
+    f"yes if the largest |cos| within a correlated pair of the kept model at p = {p_check} is < 0.2; "
+    "partly if < 0.5",
+    verdict(correlated_max_abs_cos < 0.2, correlated_max_abs_cos < 0.5),
+    estimate=correlated_max_abs_cos,
 )
 results.claim(
     "anticorrelated_antipodal",
     "Anticorrelated features prefer antipodal directions.",
     "anticorrelated pairs antipodal",
-    f"largest cos within an anticorrelated pair: {anticorrelated_max_cos:.3f} "
-    f"(p = {section.check_probability})",
-    "yes" if anticorrelated_max_cos < -0.9 else ("partly" if anticorrelated_max_cos < -0.5 else "no"),
+    f"largest cos within an anticorrelated pair: {anticorrelated_max_cos:.3f} (p = {p_check})",
+    f"yes if the largest cos within an anticorrelated pair of the kept model at p = {p_check} is < −0.9; "
+    "partly if < −0.5",
+    verdict(anticorrelated_max_cos < -0.9, anticorrelated_max_cos < -0.5),
+    estimate=anticorrelated_max_cos,
 )
 results.claim(
     "pca_collapse",
@@ -249,18 +244,23 @@ results.claim(
     "correlated sets collapse to a PCA-like direction",
     f"collapsed pairs (cos > {collapse_threshold}): {collapsed_share[0]:.0%} with {pair_counts[0]} pairs, "
     f"{most_collapsed:.0%} with {pair_counts[-1]} pairs",
-    "yes"
-    if most_collapsed >= 0.75 and collapsed_share[0] == 0
-    else ("partly" if most_collapsed > collapsed_share[0] else "no"),
+    f"yes if at least 75% of the pairs are collapsed (cos > {collapse_threshold}) with {pair_counts[-1]} "
+    f"pairs and none with {pair_counts[0]}; partly if a larger share is collapsed with {pair_counts[-1]} "
+    f"pairs than with {pair_counts[0]}",
+    verdict(most_collapsed >= 0.75 and collapsed_share[0] == 0, most_collapsed > collapsed_share[0]),
 )
 display(Markdown(results.claim_table()))
 
 # %% [markdown]
 # ## Summary
 #
-# Correlation decides the geometry. Features that fire together are kept apart at right angles,
-# features that never fire together share a line in opposite directions, and when there are too
-# many correlated features to keep apart, the model stops superposing them individually and
-# stores each correlated pair as one direction, its principal component. Finding the
-# anticorrelated arrangement depends strongly on the initialisation, which is why we keep the
-# lowest-loss of several seeds.
+# Correlation decides the geometry. At $p$ = {glue:text}`check_probability`, features that fire
+# together are kept at right angles (largest $|\cos|$ within a correlated pair
+# {glue:text}`correlated_max_abs_cos:.3f`), and features that never fire together share a line in
+# opposite directions (largest cosine within an anticorrelated pair
+# {glue:text}`anticorrelated_max_cos:.3f`). With {glue:text}`most_pairs` correlated pairs, more than
+# two dimensions can keep apart, a share of {glue:text}`most_pairs_collapsed_share:.2f` of the pairs
+# is stored as one direction, its principal component (with {glue:text}`n_pairs` pairs:
+# {glue:text}`few_pairs_collapsed_share:.2f`). Finding the anticorrelated arrangement depends strongly
+# on the initialisation ({glue:text}`anticorrelated_seed_miss_rate:.0f`% of single seeds miss it),
+# which is why we keep the lowest-loss of several seeds.

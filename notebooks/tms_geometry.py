@@ -39,37 +39,41 @@ RESULTS_DIR = None  # where results.json goes; None: the cache's interactive fol
 OVERRIDES = {}  # e.g. {"tms_geometry.steps": 2000}
 
 # %% tags=["hide-input"]
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.book.section import start_section
+from helpers.book.results import verdict
+from helpers.book.section import scale_table, start_section
+from helpers.toys.figures import polytope_drawing
 from helpers.toys.geometry import dimensions_per_feature, feature_dimensionality, represented
-from helpers.toys.models import (
-    SparseFeatures,
-    ToyModel,
-    evaluate_loss,
-    lowest_loss_instances,
-    repeat_per_seed,
-    train_toy_model,
-)
+from helpers.toys.models import ToyModel, repeat_per_seed
 from helpers.toys.polytopes import (
     POLYTOPE_NAMES,
     STICKY_FRACTIONS,
-    group_rank,
+    drawable_polytopes,
     longest_run_near,
     near_sticky_fraction,
-    polytope_name,
     project_onto_span,
-    shared_subspace_groups,
+    subspace_shapes,
 )
+from helpers.toys.sweep import sweep_features, train_sweep
 
 config, device, results, data_source, init_generator = start_section(
     "tms_geometry", PROFILE, SEED, RESULTS_DIR, OVERRIDES
 )
-section, training = config.tms_geometry, config.toy
-print(f"profile {config.name} on {device}: {section}")
+
+# %% [markdown]
+# ## Our scale
+#
+# The paper's model has 200 features in 20 dimensions, out to a feature probability of 1/100;
+# the smaller profiles shrink the model, the range of sparsities, the seeds and the steps.
+
+# %% tags=["hide-input"]
+display(scale_table(config, "tms_geometry"))
 
 # %% [markdown]
 # ## Training every sparsity and seed as one model
@@ -78,33 +82,24 @@ print(f"profile {config.name} on {device}: {section}")
 # between two occurrences of a feature, is evenly spaced on a log axis.
 
 # %%
+section = config.tms_geometry
 n_settings, n_seeds = section.n_sparsities, section.seeds_per_setting
 inverse_density = section.max_inverse_density ** torch.linspace(0, 1, n_settings)
 probability = 1 / inverse_density
 importance = torch.ones(section.n_features, device=device)
-features = SparseFeatures(
-    repeat_per_seed(probability, n_seeds)[:, None].expand(-1, section.n_features).contiguous()
-).to(device)
+features = sweep_features(probability, n_seeds, section.n_features, device)
 model = ToyModel(
     n_settings * n_seeds, section.n_features, section.n_hidden, generator=init_generator, device=device
 )
-log = train_toy_model(
-    model,
-    features,
-    importance,
-    steps=section.steps,
-    batch_size=section.batch_size,
-    lr=section.lr,
-    source=data_source,
-    log_every=training.log_every,
-)
-final_loss = evaluate_loss(model, features, importance, training.eval_samples, data_source)
-best = lowest_loss_instances(final_loss, n_seeds)
-W = model.W.detach().cpu()
+training = replace(config.toy, steps=section.steps, batch_size=section.batch_size, lr=section.lr)
+sweep = train_sweep(model, features, importance, n_seeds, training, data_source)
+W, best = sweep.W, sweep.best
+
+# %%
 results.metric("instances", model.n_instances)
 results.metric("n_features", section.n_features)
 results.metric("n_hidden", section.n_hidden)
-train_seconds = results.metric("train_seconds", log.seconds)
+train_seconds = results.metric("train_seconds", sweep.seconds)
 
 # %% [markdown]
 # We trained {glue:text}`instances` models of {glue:text}`n_features` features in
@@ -118,22 +113,23 @@ train_seconds = results.metric("train_seconds", log.seconds)
 per_instance = dimensions_per_feature(W)
 curve = per_instance[best]
 plateau_tolerance = 0.05
-plateau_length = results.metric("plateau_length", longest_run_near(curve, 0.5, plateau_tolerance))
 on_plateau = (curve - 0.5).abs() <= plateau_tolerance
+plateau_length = results.metric("plateau_length", longest_run_near(curve, 0.5, plateau_tolerance))
 results.metric("plateau_mean", curve[on_plateau].mean().item() if on_plateau.any() else float(curve[0]))
 results.metric("densest_dims_per_feature", curve[0].item())
 results.metric("sparsest_dims_per_feature", curve[-1].item())
-seed_spread = (per_instance.reshape(n_settings, n_seeds) - curve[:, None]).abs()
-results.metric("max_seed_spread", seed_spread.max().item())
+seed_spread = (sweep.per_setting(per_instance) - curve[:, None]).abs()
+max_seed_spread = results.metric("max_seed_spread", seed_spread.max().item())
 
+# %%
 fig, ax = plt.subplots(figsize=(7, 3.6))
 ax.scatter(repeat_per_seed(inverse_density, n_seeds), per_instance, color="0.7", s=12, label="each seed")
 ax.plot(inverse_density, curve, "o-", color="C0", ms=4, label="lowest-loss seed")
 ax.axhline(0.5, color="C3", ls="--", lw=1, label="1/2 (antipodal pairs)")
 ax.axhspan(1 / 3, 1, color="C2", alpha=0.07, label="range checked for sticky fractions")
 ax.set_xscale("log")
-ax.set_xlabel("1 / (1 − S)   (log scale, sparser to the right)")
-ax.set_ylabel("dimensions per feature  m / ‖W‖²_F")
+ax.set_xlabel("$1 / (1 - S)$ (log scale, sparser to the right)")
+ax.set_ylabel("dimensions per feature $m / \\|W\\|_F^2$")
 ax.set_title(f"{section.n_features} features in {section.n_hidden} dimensions")
 ax.legend(loc="upper right", fontsize="small")
 plt.show()
@@ -144,8 +140,8 @@ plt.show()
 # curve falls, then stays within ±0.05 of $1/2$ for {glue:text}`plateau_length` consecutive
 # sparsities (mean {glue:text}`plateau_mean:.3f`). A plateau at $1/2$ is what storing every
 # represented feature in an antipodal pair gives, before features pack more tightly. At the
-# sparsest setting it is down to {glue:text}`sparsest_dims_per_feature:.3f` dimensions per feature. The seeds
-# agree closely (largest distance of any seed from the kept one:
+# sparsest setting it is down to {glue:text}`sparsest_dims_per_feature:.3f` dimensions per feature.
+# The seeds agree closely (largest distance of any seed from the kept one:
 # {glue:text}`max_seed_spread:.3f`), because the curve averages over many features.
 #
 # ## The dimensionality of each feature
@@ -163,9 +159,10 @@ in_range = (curve >= 1 / 3) & (curve <= 1)
 checked = kept & in_range[:, None]
 sticky = near_sticky_fraction(dimensionality) & checked
 sticky_share = results.metric("sticky_share", sticky.sum().item() / max(checked.sum().item(), 1))
-results.metric("checked_features", checked.sum().item())
-results.metric("checked_sparsities", in_range.sum().item())
+checked_features = results.metric("checked_features", checked.sum().item())
+checked_sparsities = results.metric("checked_sparsities", in_range.sum().item())
 
+# %%
 fig, ax = plt.subplots(figsize=(7, 4))
 jitter = torch.exp(0.04 * torch.randn(kept.shape, generator=torch.Generator().manual_seed(SEED)))
 x_points = (inverse_density[:, None] * jitter)[kept]
@@ -178,8 +175,8 @@ for value, name in STICKY_FRACTIONS:
 ax.set_xscale("log")
 ax.set_xlim(inverse_density[0] * 0.85, inverse_density[-1] * 4)
 ax.set_ylim(0, 1.1)
-ax.set_xlabel("1 / (1 − S)   (log scale)")
-ax.set_ylabel("feature dimensionality  D_i")
+ax.set_xlabel("$1 / (1 - S)$ (log scale)")
+ax.set_ylabel("feature dimensionality $D_i$")
 ax.set_title("Each represented feature's dimensionality (green: sticky, in the checked range)")
 plt.show()
 
@@ -201,28 +198,22 @@ plt.show()
 
 # %%
 link_threshold = 0.25
-shapes = []
-for setting in torch.nonzero(in_range).flatten().tolist():
-    W_kept = W[best[setting]]
-    for group in shared_subspace_groups(W_kept, torch.nonzero(kept[setting]).flatten(), link_threshold):
-        rank = group_rank(W_kept, group)
-        shapes.append(
-            {
-                "setting": setting,
-                "group": group,
-                "size": len(group),
-                "rank": rank,
-                "shape": polytope_name(len(group), rank),
-            }
-        )
-shape_table = pd.DataFrame(shapes)
+shape_table = pd.DataFrame(
+    [
+        {"setting": setting, **shape}
+        for setting in torch.nonzero(in_range).flatten().tolist()
+        for shape in subspace_shapes(W[best[setting]], torch.nonzero(kept[setting]).flatten(), link_threshold)
+    ]
+)
 named = shape_table[
     [(s, r) in POLYTOPE_NAMES for s, r in zip(shape_table["size"], shape_table["rank"], strict=True)]
 ]
 polytope_share = results.metric(
     "polytope_feature_share", named["size"].sum() / max(shape_table["size"].sum(), 1)
 )
-results.metric("distinct_polytopes", named["shape"].nunique())
+distinct_polytopes = results.metric("distinct_polytopes", named["shape"].nunique())
+
+# %%
 display(
     shape_table.groupby("shape")
     .agg(groups=("size", "size"), features=("size", "sum"))
@@ -233,61 +224,25 @@ display(
 # A share of {glue:text}`polytope_feature_share:.2f` of the represented features in the checked
 # range belong to a group shaped like one of the named polytopes, and we find
 # {glue:text}`distinct_polytopes` different ones. Below, one example of each shape that spans
-# two or three dimensions, searched in every seed at every sparsity, projected onto its own span
-# (the top singular directions of the group's columns of $W$).
-
+# two or three dimensions, searched in every seed at every sparsity (they are rarer than pairs,
+# and any trained model may hold one), projected onto its own span (the top singular directions
+# of the group's columns of $W$).
 
 # %%
-def draw_group(ax: plt.Axes, coordinates: torch.Tensor, title: str) -> None:
-    """Draw a group's projected feature vectors as spokes from the origin, joined round the hull."""
-    points = coordinates.T.tolist()
-    for point in points:
-        ax.plot(*zip([0.0] * len(point), point, strict=True), color="C0", lw=2)
-        ax.scatter(*[[c] for c in point], color="C0", s=15)
-    if coordinates.shape[0] == 2:
-        order = torch.argsort(torch.atan2(coordinates[1], coordinates[0]))
-        ring = coordinates[:, torch.cat([order, order[:1]])]
-        ax.plot(ring[0], ring[1], color="C1", lw=1, ls=":")
-        ax.set_aspect("equal")
-    else:
-        for i in range(len(points)):
-            for j in range(i + 1, len(points)):
-                ax.plot(*zip(points[i], points[j], strict=True), color="C1", lw=0.6, ls=":")
-    ax.set_title(title, fontsize="small")
-    ax.set_xticks([])
-    ax.set_yticks([])
+examples = drawable_polytopes(W, link_threshold)
+drawn = results.metric("drawn_polytopes", len(examples))
 
-
-def drawable_polytopes(limit: int = 4) -> list[dict]:
-    """One example of each named polytope spanning two or three dimensions, searched in every
-    seed at every sparsity (they are rarer than pairs, and any trained model may hold one)."""
-    found: dict[str, dict] = {}
-    for instance in range(model.n_instances):
-        W_instance = W[instance]
-        for group in shared_subspace_groups(
-            W_instance, torch.nonzero(represented(W_instance)).flatten(), link_threshold
-        ):
-            rank = group_rank(W_instance, group)
-            shape = polytope_name(len(group), rank)
-            if rank in (2, 3) and (len(group), rank) in POLYTOPE_NAMES and shape not in found:
-                found[shape] = {"instance": instance, "group": group, "rank": rank, "shape": shape}
-    return list(found.values())[:limit]
-
-
-examples = drawable_polytopes()
-results.metric("drawn_polytopes", len(examples))
+# %%
 if examples:
     fig = plt.figure(figsize=(3.2 * len(examples), 3.2))
     for panel, example in enumerate(examples):
         projection = "3d" if example["rank"] == 3 else None
         ax = fig.add_subplot(1, len(examples), panel + 1, projection=projection)
-        if projection:
-            ax.set_zticks([])
         setting, seed = divmod(example["instance"], n_seeds)
-        draw_group(
+        polytope_drawing(
             ax,
             project_onto_span(W[example["instance"]], example["group"], example["rank"]),
-            f"{example['shape']}, 1/(1−S) = {inverse_density[setting]:.1f}, seed {seed}",
+            f"{example['shape']}, $1/(1-S)$ = {inverse_density[setting]:.1f}, seed {seed}",
         )
     fig.suptitle("Learned polytopes, each projected onto its own subspace")
     plt.show()
@@ -298,6 +253,7 @@ else:
 # ## Claims
 
 # %%
+shapes_found = sorted(named["shape"].unique())
 results.claim(
     "half_plateau",
     "Dimensions per feature has a plateau at 1/2 as sparsity grows "
@@ -305,34 +261,42 @@ results.claim(
     "a plateau at 1/2 (200 features in 20 dimensions)",
     f"{plateau_length} consecutive sparsities within ±0.05 of 1/2 "
     f"({section.n_features} features in {section.n_hidden} dimensions)",
-    "yes" if plateau_length >= 2 else ("partly" if plateau_length == 1 else "no"),
+    "yes if dimensions per feature (kept seeds) stays within ±0.05 of 1/2 for at least 2 consecutive "
+    "sparsities; partly if for 1",
+    verdict(plateau_length >= 2, plateau_length == 1),
+    estimate=plateau_length,
 )
 results.claim(
     "sticky_fractions",
     "Feature dimensionalities cluster at sticky fractions 1, 3/4, 2/3, 1/2, 2/5, 3/8.",
     "most features at these fractions (paper's scatter)",
-    f"{sticky_share:.0%} of {checked.sum().item()} represented features within ±0.05, "
+    f"{sticky_share:.0%} of {checked_features} represented features within ±0.05, "
     f"where dimensions per feature is in [1/3, 1]",
-    "yes" if sticky_share >= 0.6 else ("partly" if sticky_share >= 0.4 else "no"),
+    "yes if at least 60% of the represented features, at the sparsities where dimensions per feature "
+    "is in [1/3, 1], have a dimensionality within ±0.05 of a sticky fraction; partly if at least 40%",
+    verdict(sticky_share >= 0.6, sticky_share >= 0.4),
+    estimate=sticky_share,
 )
 results.claim(
     "uniform_polytopes",
     "Features sharing a subspace form uniform polytopes (pairs, triangles, pentagons, tetrahedra, ...).",
     "each sticky fraction is one polytope in its own subspace",
     f"{polytope_share:.0%} of the represented features lie in named polytopes; "
-    f"shapes found: {', '.join(sorted(named['shape'].unique()))}",
-    "yes"
-    if polytope_share >= 0.6 and named["shape"].nunique() >= 2
-    else ("partly" if polytope_share >= 0.3 else "no"),
+    f"shapes found: {', '.join(shapes_found)}",
+    "yes if at least 60% of the represented features in that range lie in groups shaped like a named "
+    "polytope and at least 2 different shapes occur; partly if at least 30% do",
+    verdict(polytope_share >= 0.6 and distinct_polytopes >= 2, polytope_share >= 0.3),
 )
 display(Markdown(results.claim_table()))
 
 # %% [markdown]
 # ## Summary
 #
-# With uniform importance, superposition is organised rather than diffuse: the represented
-# features split into small groups that share a subspace orthogonal to the others, each group a
-# uniform polytope (antipodal pairs above all, with triangles, pentagons and tetrahedra), and
-# so the dimensionalities land on a few sticky fractions and dimensions per feature pauses at
-# $1/2$ before the model packs features ever more densely. Our models are smaller than the
-# paper's (see the profile), which narrows the plateau but not the picture.
+# With uniform importance, superposition is organised rather than diffuse. Dimensions per feature
+# stays within ±0.05 of $1/2$ for {glue:text}`plateau_length` consecutive sparsities before the model
+# packs features more densely; a share of {glue:text}`sticky_share:.2f` of the checked features have
+# a dimensionality at one of the sticky fractions; and a share of
+# {glue:text}`polytope_feature_share:.2f` lie in small groups, orthogonal to each other, shaped like
+# {glue:text}`distinct_polytopes` different named polytopes. Our model has {glue:text}`n_features`
+# features in {glue:text}`n_hidden` dimensions, against the paper's 200 in 20, which narrows the
+# plateau; the claim table gives the verdicts.

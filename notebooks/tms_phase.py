@@ -43,39 +43,45 @@ OVERRIDES = {}  # e.g. {"tms_phase.steps": 2000}
 
 # %% tags=["hide-input"]
 import time
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.book.section import start_section
+from helpers.book.results import verdict
+from helpers.book.section import scale_table, start_section
 from helpers.toys.figures import category_map
 from helpers.toys.geometry import feature_norms
-from helpers.toys.models import (
-    SparseFeatures,
-    ToyModel,
-    lowest_loss_instances,
-    repeat_per_seed,
-    train_toy_model,
-)
+from helpers.toys.models import ToyModel, repeat_per_seed
 from helpers.toys.phase_diagram import (
-    DEDICATED,
-    NOT_REPRESENTED,
     PHASE_COLOURS,
     PHASES,
     SUPERPOSITION,
     analytic_phases,
     empirical_phases,
     expected_loss,
+    paper_regimes,
     phase_grid,
+    phase_names,
+    row_with_all_phases,
 )
+from helpers.toys.sweep import sweep_features, train_sweep
 
 config, device, results, data_source, init_generator = start_section(
     "tms_phase", PROFILE, SEED, RESULTS_DIR, OVERRIDES
 )
-section, n_seeds = config.tms_phase, config.toy.seeds_per_setting
-print(f"profile {config.name} on {device}: {section}, {n_seeds} seeds per cell")
+
+# %% [markdown]
+# ## Our scale
+#
+# The model is the paper's at every profile; the smaller profiles sample the grid of importances
+# and densities more coarsely and train for fewer steps, at a larger learning rate, from fewer
+# seeds per cell.
+
+# %% tags=["hide-input"]
+display(scale_table(config, "tms_phase"))
 
 # %% [markdown]
 # ## Three candidate solutions
@@ -97,15 +103,17 @@ print(f"profile {config.name} on {device}: {section}, {n_seeds} seeds per cell")
 # the grid at once. A cell's analytic phase is that of the lowest-loss candidate.
 
 # %%
+section, n_seeds = config.tms_phase, config.toy.seeds_per_setting
 importance_axis = 10 ** torch.linspace(-1, 1, section.n_importances)
 density_axis = 10 ** torch.linspace(-2, 0, section.n_densities)
 importance, density = phase_grid(importance_axis, density_axis)  # one entry per cell, density-major
 n_cells = len(density)
+shape = (section.n_densities, section.n_importances)
 
 start = time.perf_counter()
 diagram = analytic_phases(importance, density)
-analytic_seconds = results.metric("analytic_seconds", time.perf_counter() - start)
-analytic, candidate_losses = diagram.phase, diagram.losses
+analytic_seconds = time.perf_counter() - start
+analytic = diagram.phase
 analytic_norms = feature_norms(diagram.W)  # |W_0|, |W_1| of the optimal solution, [cells, 2]
 
 # %% [markdown]
@@ -119,27 +127,27 @@ analytic_norms = feature_norms(diagram.W)  # |W_0|, |W_1| of the optimal solutio
 # %%
 seed_importance = repeat_per_seed(importance, n_seeds)
 seed_density = repeat_per_seed(density, n_seeds)
-features = SparseFeatures(seed_density[:, None].expand(-1, 2).contiguous()).to(device)
 weights = torch.stack([torch.ones_like(seed_importance), seed_importance], dim=1).to(device)
-model = ToyModel(len(seed_density), 2, 1, generator=init_generator, device=device)
-log = train_toy_model(
-    model,
-    features,
+sweep = train_sweep(
+    ToyModel(len(seed_density), 2, 1, generator=init_generator, device=device),
+    sweep_features(density, n_seeds, 2, device),
     weights,
-    steps=section.steps,
-    batch_size=section.batch_size,
-    lr=section.lr,
-    source=data_source,
-    log_every=config.toy.log_every,
+    n_seeds,
+    replace(config.toy, steps=section.steps, batch_size=section.batch_size, lr=section.lr),
+    data_source,
+    loss=lambda model: expected_loss(
+        model.W.detach().cpu(), model.b.detach().cpu(), seed_importance, seed_density
+    ),
 )
-W, b = model.W.detach().cpu(), model.b.detach().cpu()
-trained_loss = expected_loss(W, b, seed_importance, seed_density)
-best = lowest_loss_instances(trained_loss, n_seeds)
+W, best = sweep.W, sweep.best
 empirical = empirical_phases(W[best])
+
+# %%
+results.metric("analytic_seconds", analytic_seconds)
 results.metric("cells", n_cells)
-results.metric("instances", model.n_instances)
-results.metric("train_seconds", log.seconds)
-excess = 100 * (trained_loss[best] - diagram.optimal_loss) / diagram.optimal_loss
+results.metric("instances", sweep.model.n_instances)
+results.metric("train_seconds", sweep.seconds)
+excess = 100 * (sweep.loss[best] - diagram.optimal_loss) / diagram.optimal_loss
 median_excess = results.metric("median_excess_loss_pct", excess.median().item())
 
 # %% [markdown]
@@ -157,18 +165,18 @@ median_excess = results.metric("median_excess_loss_pct", excess.median().item())
 # superposition with feature 0 (both represented).
 
 # %%
-shape = (section.n_densities, section.n_importances)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
 category_map(axes[0], empirical.reshape(shape), importance_axis, density_axis, PHASE_COLOURS, "trained")
 category_map(axes[1], analytic.reshape(shape), importance_axis, density_axis, PHASE_COLOURS, "analytic")
-fig.supxlabel("relative importance r of the extra feature", fontsize="medium")
-axes[0].set_ylabel("feature density p = 1 − S")
+fig.supxlabel("relative importance $r$ of the extra feature", fontsize="medium")
+axes[0].set_ylabel("feature density $p = 1 - S$")
 handles = [plt.Rectangle((0, 0), 1, 1, color=colour) for colour in PHASE_COLOURS]
 legend_labels = ("not represented", "dedicated dimension", "superposition (antipodal)")
 fig.legend(handles, legend_labels, title="extra feature", loc="outside right center")
 fig.suptitle("What happens to the extra feature: trained models beside the analytic prediction")
 plt.show()
 
+# %%
 agreement = results.metric("agreement_pct", 100 * (empirical == analytic).double().mean().item())
 disagreeing = results.metric("disagreeing_cells", int((empirical != analytic).sum()))
 antipodal_share = results.metric(
@@ -192,34 +200,33 @@ antipodal_share = results.metric(
 # tip of the superposition region, where all three candidates' losses come close, the jumps shrink.)
 
 # %%
-analytic_rows = analytic.reshape(shape)
-rows_with_all = [i for i in range(shape[0]) if len(analytic_rows[i].unique()) == 3]
-row = rows_with_all[len(rows_with_all) // 2] if rows_with_all else shape[0] // 2
+row = row_with_all_phases(analytic.reshape(shape))
 cells = torch.arange(row * shape[1], (row + 1) * shape[1])
 slice_density = results.metric("slice_density", density_axis[row].item())
 norms = feature_norms(W[best])
-
 fine_importance = 10 ** torch.linspace(-1, 1, 120)
 fine = analytic_phases(fine_importance, torch.full_like(fine_importance, slice_density))
 
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 labels = ("(a) extra feature dropped", "(b) dedicated dimension", "(c) antipodal")
 for column, (label, colour) in enumerate(zip(labels, PHASE_COLOURS, strict=True)):
     axes[0].plot(fine_importance, fine.losses[:, column], color=colour, lw=2, label=label)
 axes[0].set_yscale("log")
 axes[0].set_ylabel("expected loss (log scale)")
-axes[0].set_title(f"candidate losses at p = {slice_density:.2f}")
+axes[0].set_title(f"candidate losses at $p$ = {slice_density:.2f}")
 axes[0].legend()
 axes[1].plot(fine_importance, feature_norms(fine.W)[:, 1], color="0.3", lw=2, label="analytic optimum")
 axes[1].plot(importance_axis, norms[cells, 1], "o", color="C3", label="trained (kept seed)")
-axes[1].set_ylabel("‖W₁‖ of the extra feature")
-axes[1].set_title(f"the extra feature's embedding at p = {slice_density:.2f}")
+axes[1].set_ylabel("$\\|W_1\\|$ of the extra feature")
+axes[1].set_title(f"the extra feature's embedding at $p$ = {slice_density:.2f}")
 axes[1].legend()
 for ax in axes:
     ax.set_xscale("log")
-    ax.set_xlabel("relative importance r of the extra feature")
+    ax.set_xlabel("relative importance $r$ of the extra feature")
 plt.show()
 
+# %%
 in_between = (norms[:, 1] > 0.2) & (norms[:, 1] < 0.8)
 in_between_pct = results.metric("in_between_norm_pct", 100 * in_between.double().mean().item())
 analytic_in_between = (analytic_norms[:, 1] > 0.2) & (analytic_norms[:, 1] < 0.8)
@@ -237,14 +244,15 @@ analytic_in_between_pct = results.metric(
 # ## How often a single seed lands elsewhere
 
 # %%
-phase_per_seed = empirical_phases(W).reshape(n_cells, n_seeds)
-miss_rate = results.metric(
-    "single_seed_miss_rate", 100 * (phase_per_seed != empirical[:, None]).double().mean().item()
-)
+phase_per_instance = empirical_phases(W)
+miss_rate = results.metric("single_seed_miss_rate", sweep.seed_miss_rate(phase_per_instance))
 cells_with_miss = results.metric(
     "cells_with_a_missing_seed_pct",
-    100 * (phase_per_seed != empirical[:, None]).any(dim=1).double().mean().item(),
+    100 * sweep.differs_from_kept(phase_per_instance).any(dim=1).double().mean().item(),
 )
+
+# %%
+phase_per_seed = sweep.per_setting(phase_per_instance)
 display(
     pd.DataFrame(
         {
@@ -269,35 +277,20 @@ display(
 
 # %%
 grid = empirical.reshape(shape)
-dense_row, sparse_row = grid[-1], grid[0]
-below_one, above_one = importance_axis < 0.9, importance_axis > 1.1
-dense_ok = bool((dense_row[below_one] == NOT_REPRESENTED).all() and (dense_row[above_one] == DEDICATED).all())
-sparse_ok = bool((sparse_row == SUPERPOSITION).all())
-
-
-def shows_all_three_in_order(phases: torch.Tensor) -> bool:
-    """Not represented, then superposition, then dedicated, as importance rises (each at least once)."""
-    runs = torch.unique_consecutive(phases).tolist()
-    return runs == [NOT_REPRESENTED, SUPERPOSITION, DEDICATED]
-
-
-intermediate_ok = any(shows_all_three_in_order(grid[i]) for i in range(1, shape[0] - 1))
-regimes_found = results.metric("regimes_found", int(dense_ok) + int(sparse_ok) + int(intermediate_ok))
-
-
-def phase_names(phases: torch.Tensor) -> str:
-    short = {NOT_REPRESENTED: "dropped", DEDICATED: "dedicated", SUPERPOSITION: "superposition"}
-    return " → ".join(short[k] for k in torch.unique_consecutive(phases).tolist())
-
-
+regimes = paper_regimes(grid, importance_axis)
+regimes_found = results.metric("regimes_found", sum(map(int, regimes)))
 results.claim(
     "regimes",
     "Dense: the extra feature is dropped or takes the dimension; sparse: superposition; in between, "
     "dropped → superposition → dedicated as its importance rises.",
     "three regimes as described (phase diagram, n=2, m=1)",
-    f"densest row: {phase_names(dense_row)}; sparsest row: {phase_names(sparse_row)}; "
-    f"an intermediate row with all three in order: {'found' if intermediate_ok else 'none'}",
-    "yes" if regimes_found == 3 else ("partly" if regimes_found == 2 else "no"),
+    f"densest row: {phase_names(grid[-1])}; sparsest row: {phase_names(grid[0])}; "
+    f"an intermediate row with all three in order: {'found' if regimes.intermediate else 'none'}",
+    "yes if all 3 regimes show: the densest row has the extra feature dropped wherever r < 0.9 and "
+    "dedicated wherever r > 1.1, the sparsest row has it in superposition everywhere, and a row in "
+    "between runs dropped → superposition → dedicated; partly if 2 of the 3 show",
+    verdict(regimes_found == 3, regimes_found == 2),
+    estimate=regimes_found,
 )
 results.claim(
     "sharp",
@@ -305,23 +298,30 @@ results.claim(
     "a real phase change; crossing candidate losses, a kink in the optimal loss",
     f"{in_between_pct:.1f}% of kept models have 0.2 < ‖W₁‖ < 0.8 (analytic optimum: "
     f"{analytic_in_between_pct:.1f}%)",
-    "yes" if in_between_pct <= 5 else ("partly" if in_between_pct <= 15 else "no"),
+    "yes if at most 5% of the kept models have 0.2 < ‖W₁‖ < 0.8; partly if at most 15%",
+    verdict(in_between_pct <= 5, in_between_pct <= 15),
+    estimate=in_between_pct,
 )
 results.claim(
     "theory_matches",
     "The empirical phase diagram matches the analytic one from the three candidate solutions.",
     "empirical and theoretical diagrams match (shown side by side)",
     f"{agreement:.1f}% of {n_cells} cells agree ({disagreeing} disagree)",
-    "yes" if agreement >= 90 else ("partly" if agreement >= 75 else "no"),
+    "yes if the trained and analytic phases agree on at least 90% of the cells; partly if on at least 75%",
+    verdict(agreement >= 90, agreement >= 75),
+    estimate=agreement,
 )
 display(Markdown(results.claim_table()))
 
 # %% [markdown]
 # ## Summary
 #
-# With one dimension for two features, the trained models fall into the three regimes the paper
-# describes, and which one they choose is predicted by the cheapest of three candidate solutions
-# whose losses we can write down. Sparsity is what makes superposition pay: the antipodal solution
-# only errs when both features are present, which happens with probability $p^2$, while dropping a
-# feature costs in proportion to $p$. Because the candidates' losses cross rather than merge, the
-# extra feature's embedding jumps between regimes, which is what the paper calls a phase change.
+# With one dimension for two features, the trained models fall into the regimes the paper
+# describes ({glue:text}`regimes_found` of the three show), and which one they choose is predicted by
+# the cheapest of three candidate solutions whose losses we can write down: the trained and analytic
+# diagrams agree on {glue:text}`agreement_pct:.1f`% of the cells. Sparsity is what makes
+# superposition pay: the antipodal solution only errs when both features are present, which happens
+# with probability $p^2$, while dropping a feature costs in proportion to $p$. Because the
+# candidates' losses cross rather than merge, the extra feature's embedding jumps between regimes
+# (only {glue:text}`in_between_norm_pct:.1f`% of the kept models sit in between), which is what the
+# paper calls a phase change.

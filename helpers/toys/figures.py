@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import torch
@@ -72,7 +74,7 @@ def neuron_feature_heatmap(ax: plt.Axes, W: torch.Tensor, title: str = "", vmax:
     image = ax.imshow(W.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="none")
     ax.set_xlabel("feature (importance order)")
     ax.set_ylabel("neuron (sorted)")
-    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(nbins=5, integer=True))  # legible in narrow panels
     ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     ax.grid(False)
     ax.set_title(title)
@@ -112,3 +114,59 @@ def category_map(
     ax.set_yscale("log")
     ax.grid(False)
     ax.set_title(title)
+
+
+def norm_bar_grid(rows: dict[str, torch.Tensor], titles: list[str], height: float) -> plt.Figure:
+    """`superposition_bars` of kept models: one row per entry of `rows` (a label and its `[settings,
+    hidden, features]` embeddings), one column per setting, titled by `titles`."""
+    n_settings = len(titles)
+    fig, axes = plt.subplots(
+        len(rows), n_settings, figsize=(11, height), sharex=True, sharey=True, squeeze=False
+    )
+    for row, (label, W) in enumerate(rows.items()):
+        for column, title in enumerate(titles):
+            scale = superposition_bars(axes[row, column], W[column], title)
+            axes[row, column].title.set_fontsize("small")
+        axes[row, 0].set_ylabel(f"{label}: feature")
+    for ax in axes[-1]:
+        ax.set_xlabel("$\\|W_i\\|$")
+    fig.colorbar(scale, ax=axes, shrink=0.7, pad=0.01, label="superposition")
+    return fig
+
+
+def neuron_heatmap_row(
+    weights: torch.Tensor, titles: list[str], order: Callable[[torch.Tensor], torch.Tensor], figsize
+) -> plt.Figure:
+    """`neuron_feature_heatmap` of each kept model (`weights` is `[settings, neurons, features]`),
+    side by side on one colour scale, the neurons of each put in `order(W)`."""
+    fig, axes = plt.subplots(1, len(titles), figsize=figsize, sharey=True)
+    limit = weights.abs().max().item()
+    for panel, (ax, W, title) in enumerate(zip(axes, weights, titles, strict=True)):
+        image = neuron_feature_heatmap(ax, W[order(W)], title, vmax=limit)
+        if panel:
+            ax.set_ylabel("")
+        ax.set_xlabel("feature")
+    fig.colorbar(image, ax=axes, shrink=0.8, pad=0.01, label="weight")
+    return fig
+
+
+def polytope_drawing(ax: plt.Axes, coordinates: torch.Tensor, title: str) -> None:
+    """Draw a group's projected feature vectors (`[2 or 3, features]`) as spokes from the origin,
+    joined round the hull in 2-d and pairwise in 3-d (`ax` a 3-d axes then)."""
+    points = coordinates.T.tolist()
+    for point in points:
+        ax.plot(*zip([0.0] * len(point), point, strict=True), color="C0", lw=2)
+        ax.scatter(*[[c] for c in point], color="C0", s=15)
+    if coordinates.shape[0] == 2:
+        order = torch.argsort(torch.atan2(coordinates[1], coordinates[0]))
+        ring = coordinates[:, torch.cat([order, order[:1]])]
+        ax.plot(ring[0], ring[1], color="C1", lw=1, ls=":")
+        ax.set_aspect("equal")
+    else:
+        for i in range(len(points)):
+            for j in range(i + 1, len(points)):
+                ax.plot(*zip(points[i], points[j], strict=True), color="C1", lw=0.6, ls=":")
+        ax.set_zticks([])
+    ax.set_title(title, fontsize="small")
+    ax.set_xticks([])
+    ax.set_yticks([])

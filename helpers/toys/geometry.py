@@ -26,6 +26,12 @@ def superposition(W: torch.Tensor) -> torch.Tensor:
     return overlap.sum(dim=-1) - overlap.diagonal(dim1=-2, dim2=-1)
 
 
+def mean_superposition(W: torch.Tensor) -> torch.Tensor:
+    """The mean `superposition` of each instance's represented features (0 where none is)."""
+    kept = represented(W)
+    return (superposition(W) * kept).sum(dim=1) / kept.sum(dim=1).clamp_min(1)
+
+
 def feature_dimensionality(W: torch.Tensor) -> torch.Tensor:
     """`D_i = ‖W_i‖² / Σ_j (Ŵ_i · W_j)²`: the fraction of a dimension feature i gets (1 if dedicated)."""
     unit = W / feature_norms(W).clamp_min(1e-12)[..., None, :]

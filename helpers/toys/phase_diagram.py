@@ -16,6 +16,7 @@ The analytic diagram compares three candidate solutions at their optimal free pa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -216,3 +217,46 @@ def phase_grid(relative_importance: torch.Tensor, density: torch.Tensor) -> tupl
         raise ValueError("the axes must be 1-d tensors.")
     p, r = torch.meshgrid(density, relative_importance, indexing="ij")
     return r.flatten(), p.flatten()
+
+
+def phase_sequence(phases: torch.Tensor) -> list[int]:
+    """The phases along a row of the diagram with repeats merged, e.g. [NOT_REPRESENTED, DEDICATED]."""
+    return torch.unique_consecutive(phases).tolist()
+
+
+def phase_names(phases: torch.Tensor) -> str:
+    """A row's `phase_sequence` in words: "dropped → superposition → dedicated"."""
+    short = {NOT_REPRESENTED: "dropped", DEDICATED: "dedicated", SUPERPOSITION: "superposition"}
+    return " → ".join(short[k] for k in phase_sequence(phases))
+
+
+class Regimes(NamedTuple):
+    """Which of the paper's three regimes a phase diagram shows (see `paper_regimes`)."""
+
+    dense: bool
+    sparse: bool
+    intermediate: bool
+
+
+def paper_regimes(grid: torch.Tensor, relative_importance: torch.Tensor) -> Regimes:
+    """The paper's regimes in a diagram `grid` (`[densities, importances]`, density rising down
+    the rows, importance `relative_importance` along them): in the densest row the extra feature is
+    not represented wherever `r < 0.9` and dedicated wherever `r > 1.1`; in the sparsest row it is in
+    superposition everywhere; and some row between them runs not represented → superposition →
+    dedicated as `r` rises."""
+    dense_row, sparse_row = grid[-1], grid[0]
+    below_one, above_one = relative_importance < 0.9, relative_importance > 1.1
+    dense = bool(
+        (dense_row[below_one] == NOT_REPRESENTED).all() and (dense_row[above_one] == DEDICATED).all()
+    )
+    sparse = bool((sparse_row == SUPERPOSITION).all())
+    in_order = [NOT_REPRESENTED, SUPERPOSITION, DEDICATED]
+    intermediate = any(phase_sequence(grid[i]) == in_order for i in range(1, grid.shape[0] - 1))
+    return Regimes(dense, sparse, intermediate)
+
+
+def row_with_all_phases(grid: torch.Tensor) -> int:
+    """The middle one of the rows of `grid` (`[densities, importances]`) that show all three phases;
+    the middle row of the grid when none does."""
+    rows = [i for i in range(grid.shape[0]) if len(grid[i].unique()) == 3]
+    return rows[len(rows) // 2] if rows else grid.shape[0] // 2

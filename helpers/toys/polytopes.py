@@ -1,14 +1,17 @@
 """The geometry of superposition in one learned embedding `W` (`[hidden, features]`).
 
 Features that share a subspace form small polytopes (antipodal pairs, triangles, pentagons,
-tetrahedra) in subspaces orthogonal to each other. This module finds those groups, projects one
-onto its own span for drawing, matches feature dimensionalities to the paper's "sticky" fractions,
-and measures the cosines between paired features (for correlated and anticorrelated features).
+tetrahedra) in subspaces orthogonal to each other. This module finds those groups and names their
+shapes, picks and projects examples for drawing, matches feature dimensionalities to the paper's
+"sticky" fractions, and measures the cosines between paired features (for correlated and
+anticorrelated features).
 """
 
 from __future__ import annotations
 
 import torch
+
+from helpers.toys.geometry import represented
 
 # (fraction of a dimension per feature, the configuration that gives it), from the paper
 STICKY_FRACTIONS: tuple[tuple[float, str], ...] = (
@@ -112,3 +115,29 @@ def pair_cosines(W: torch.Tensor, first: int, n_pairs: int) -> torch.Tensor:
         raise ValueError(f"{n_pairs} pairs from feature {first} do not fit in {W.shape[-1]} features.")
     unit = _unit_columns(W[..., first : first + 2 * n_pairs])
     return (unit[..., 0::2] * unit[..., 1::2]).sum(dim=-2)
+
+
+def subspace_shapes(W: torch.Tensor, features: torch.Tensor | list[int], threshold: float) -> list[dict]:
+    """Each group of `shared_subspace_groups(W, features, threshold)` with its `size`, `rank` (see
+    `group_rank`) and `shape` (see `polytope_name`)."""
+    shapes = []
+    for group in shared_subspace_groups(W, features, threshold):
+        rank = group_rank(W, group)
+        shapes.append(
+            {"group": group, "size": len(group), "rank": rank, "shape": polytope_name(len(group), rank)}
+        )
+    return shapes
+
+
+def drawable_polytopes(W: torch.Tensor, threshold: float, limit: int = 4) -> list[dict]:
+    """One example of each named polytope spanning two or three dimensions among the represented
+    features of every instance of `W` (`[instances, hidden, features]`), first found first, at
+    most `limit`; each a `subspace_shapes` entry with its `instance`."""
+    found: dict[str, dict] = {}
+    for instance, W_instance in enumerate(W):
+        kept = torch.nonzero(represented(W_instance)).flatten()
+        for shape in subspace_shapes(W_instance, kept, threshold):
+            named = (shape["size"], shape["rank"]) in POLYTOPE_NAMES
+            if shape["rank"] in (2, 3) and named and shape["shape"] not in found:
+                found[shape["shape"]] = {"instance": instance, **shape}
+    return list(found.values())[:limit]

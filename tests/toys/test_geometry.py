@@ -7,6 +7,7 @@ from helpers.toys.geometry import (
     dimensions_per_feature,
     feature_dimensionality,
     feature_norms,
+    mean_superposition,
     planar_angle_gaps,
     represented,
     superposition,
@@ -56,3 +57,13 @@ def test_planar_gaps():
     assert torch.allclose(planar_angle_gaps(antipodal, torch.arange(2)), torch.tensor([180.0, 180.0]))
     with pytest.raises(ValueError, match="2-d embedding"):
         planar_angle_gaps(torch.ones(3, 2), torch.arange(2))
+
+
+def test_mean_superposition_averages_over_represented_features_only():
+    antipodal = torch.tensor(
+        [[[1.0, -1.0, 0.0], [0.0, 0.0, 0.1]]]
+    )  # a pair, and a feature too short to count
+    orthogonal = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    nothing = torch.full((1, 2, 3), 0.1)
+    W = torch.cat([antipodal, orthogonal, nothing])
+    assert torch.allclose(mean_superposition(W), torch.tensor([1.0, 0.0, 0.0]))

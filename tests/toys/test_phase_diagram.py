@@ -14,8 +14,12 @@ from helpers.toys.phase_diagram import (
     gauss_legendre_on_unit_interval,
     not_represented_loss,
     optimal_antipodal,
+    paper_regimes,
     phase_grid,
+    phase_names,
+    phase_sequence,
     relu_error_integral,
+    row_with_all_phases,
 )
 
 
@@ -136,3 +140,29 @@ def test_phase_grid_is_density_major():
     importance, density = phase_grid(torch.tensor([0.5, 1.0, 2.0]), torch.tensor([0.25, 1.0]))
     assert importance.tolist() == [0.5, 1.0, 2.0, 0.5, 1.0, 2.0]
     assert density.tolist() == [0.25, 0.25, 0.25, 1.0, 1.0, 1.0]
+
+
+def test_phase_rows_merge_repeats_and_read_as_words():
+    row = torch.tensor([NOT_REPRESENTED, NOT_REPRESENTED, SUPERPOSITION, DEDICATED, DEDICATED])
+    assert phase_sequence(row) == [NOT_REPRESENTED, SUPERPOSITION, DEDICATED]
+    assert phase_names(row) == "dropped → superposition → dedicated"
+
+
+def test_paper_regimes_and_the_row_with_all_phases():
+    N, D, S = NOT_REPRESENTED, DEDICATED, SUPERPOSITION
+    importance = torch.tensor([0.1, 0.5, 1.0, 2.0, 10.0])
+    grid = torch.tensor(
+        [
+            [S, S, S, S, S],  # sparsest row: superposition everywhere
+            [N, S, S, D, D],  # all three, in order
+            [N, N, S, D, D],  # all three, in order
+            [N, N, N, D, D],  # densest row: dropped below r = 0.9, dedicated above 1.1
+        ]
+    )
+    assert paper_regimes(grid, importance) == (True, True, True)
+    assert row_with_all_phases(grid) == 2  # the middle one of rows 1 and 2
+    shuffled = grid.clone()
+    shuffled[1:3] = torch.tensor([N, D, S, D, D])  # superposition after dedicated: not the paper's order
+    shuffled[-1, 0] = S
+    assert paper_regimes(shuffled, importance) == (False, True, False)
+    assert row_with_all_phases(torch.full((3, 4), N)) == 1  # none: the middle row

@@ -5,6 +5,7 @@ import torch
 
 from helpers.toys.geometry import feature_dimensionality
 from helpers.toys.polytopes import (
+    drawable_polytopes,
     group_rank,
     longest_run_near,
     near_sticky_fraction,
@@ -13,6 +14,7 @@ from helpers.toys.polytopes import (
     project_onto_span,
     shared_subspace_groups,
     sticky_fraction_distance,
+    subspace_shapes,
 )
 
 
@@ -86,3 +88,29 @@ def test_longest_run_near_counts_consecutive_values_only():
     assert longest_run_near(values, 0.5, 0.05) == 3
     assert longest_run_near(values, 0.5, 0.001) == 1
     assert longest_run_near(torch.tensor([0.1]), 0.5, 0.05) == 0
+
+
+def test_subspace_shapes_name_each_group():
+    W = block_embedding()
+    shapes = subspace_shapes(W, range(12), 0.25)
+    assert [(s["size"], s["rank"], s["shape"]) for s in shapes] == [
+        (5, 2, "pentagon"),
+        (4, 3, "tetrahedron"),
+        (2, 1, "antipodal pair"),
+        (1, 1, "dedicated dimension"),
+    ]
+    assert shapes[2]["group"] == [5, 6]
+
+
+def test_drawable_polytopes_take_the_first_example_of_each_shape_in_two_or_three_dimensions():
+    triangle = torch.zeros(7, 12)
+    triangle[0:2, 0:3] = regular_polygon(3)
+    W = torch.stack([block_embedding(), triangle, block_embedding()])
+    found = drawable_polytopes(W, 0.25)
+    assert [(e["shape"], e["instance"]) for e in found] == [
+        ("pentagon", 0),
+        ("tetrahedron", 0),
+        ("triangle", 1),
+    ]
+    assert found[2]["group"] == [0, 1, 2]
+    assert len(drawable_polytopes(W, 0.25, limit=2)) == 2
