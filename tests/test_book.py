@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import http.server
 import re
-import shutil
 import threading
 from pathlib import Path
 
@@ -14,18 +13,10 @@ import pytest
 from helpers.book.paths import cache_root
 from helpers.book.results import read_results
 from helpers.build import render, toc_notebooks
+from tests.browser import launch_chromium
 
 pytestmark = pytest.mark.slow
 CLAIM_TABLE = re.compile(r"<table[^>]*>.*?<th[^>]*>\s*(?:<p>)?Holds here\?(?:</p>)?\s*</th>", re.S)
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +60,6 @@ def served_book(smoke_book):
 
 
 def test_a_real_browser_shows_the_figure_and_glued_numbers(served_book, smoke_run):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail(
-            "Debian's chromium is needed for the browser test: apt-get install -y chromium (.ci/run does)."
-        )
     from playwright.sync_api import sync_playwright
 
     metrics = read_results(smoke_run.results_dir("tms_intro") / "results.json")["metrics"]
@@ -81,7 +67,7 @@ def test_a_real_browser_shows_the_figure_and_glued_numbers(served_book, smoke_ru
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     requests: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 2000})
         page.on("request", lambda request: requests.append(request.url))
         page.goto(f"{served_book}/notebooks/tms_intro.html", wait_until="networkidle")
