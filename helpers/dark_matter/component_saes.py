@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from sae_lens import SAE
 
-from helpers.dark_matter.decomposition import AffineMap
-from helpers.lm.activation_store import ActivationStore
+from helpers.dark_matter.decomposition import AffineMap, ErrorDecomposition, ExplainedVariance
+from helpers.lm.activation_store import ActivationStore, stream_rows
 from helpers.lm.suite import fold_normalisation
 from helpers.lm.topk_training import TopKTraining, TrainingLog, train_topk_sae
 
@@ -40,6 +40,61 @@ def error_component(
         return x - sae(x) - vector_probe(x).float()
 
     return linear if component == "LinearError" else nonlinear
+
+
+def with_component(
+    sae: SAE, vector_probe: AffineMap, component: str
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`x ↦ Sae(x) + component(x)` in float32, to splice into the model (Fig. 9): `Sae(x) + b(x)`
+    for the linear error, `x - b(x)` (which is `Sae(x) + NonlinearError(x)`) for the nonlinear."""
+    if component not in COMPONENTS:
+        raise ValueError(f"component {component!r} is not one of {', '.join(COMPONENTS)}.")
+    if component == "LinearError":
+        return lambda x: sae(x) + vector_probe(x).float()
+    return lambda x: x - vector_probe(x).float()
+
+
+def most_balanced(decompositions: dict[str, ErrorDecomposition]) -> str:
+    """The SAE (by name) whose linear and nonlinear FVU are closest in ratio, so that neither part
+    of its error has more to explain (the paper's choice for Fig. 8)."""
+    balance = {
+        name: abs(np.log(d.fvu_linear / d.fvu_nonlinear))
+        for name, d in decompositions.items()
+        if d.fvu_linear > 0
+    }
+    return min(balance, key=balance.get)
+
+
+def predicted_loss_shares(d: ErrorDecomposition, test: np.ndarray) -> dict[str, dict[str, float]]:
+    """Fig. 9's two predictions of the share of the SAE's loss gap that adding a component back
+    recovers, over the `test` tokens: its mean norm over the mean error norm ("norm share"), and
+    the share of the error's squared norm it removes, `1 - Σ‖other component‖² / Σ‖SaeError‖²`
+    ("variance share")."""
+    norms = {component: d.norm(component)[test] for component in COMPONENTS}
+    error = d.error_norm[test]
+    return {
+        component: {
+            "norm share": norms[component].mean() / error.mean(),
+            "variance share": 1 - (norms[other] ** 2).sum() / (error**2).sum(),
+        }
+        for component, other in zip(COMPONENTS, reversed(COMPONENTS), strict=True)
+    }
+
+
+@torch.no_grad()
+def component_fvu(
+    sae: SAE,
+    component: Callable[[torch.Tensor], torch.Tensor],
+    activations: np.ndarray,
+    rows: np.ndarray,
+    device: torch.device,
+) -> float:
+    """The pooled FVU of `sae` on `component(x)` over the store's `rows` (e.g. the test tokens)."""
+    score = ExplainedVariance()
+    for _, x in stream_rows(activations, rows, device):
+        values = component(x)
+        score.add(values, sae(values))
+    return score.fvu
 
 
 def _component_batches(

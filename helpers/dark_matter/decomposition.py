@@ -40,6 +40,12 @@ class TokenSplit:
     def test(self) -> np.ndarray:
         return self.rows[~self.is_train]
 
+    def values_at(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Per-token `values` (one per row of `self.rows`) at the store's `rows`, NaN where a row is
+        not in the split (a massive-activation outlier, left out of every measurement)."""
+        where = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
+        return np.where(self.rows[where] == rows, values[where], np.nan)
+
 
 def split_tokens(rows: np.ndarray, train_fraction: float, seed: int) -> TokenSplit:
     """Draw `train_fraction` of `rows` at random (seeded) for fitting; the rest is for testing
@@ -185,6 +191,16 @@ def fvu(x: torch.Tensor, reconstruction: torch.Tensor) -> float:
     return score.fvu
 
 
+NORMS = {  # Fig. 7's six vectors, each with the `ErrorDecomposition` field of its per-token norm
+    "x": "input_norm",
+    "Sae(x)": "reconstruction_norm",
+    "Sae(x) + NonlinearError": "without_linear_error_norm",
+    "SaeError": "error_norm",
+    "LinearError": "linear_error_norm",
+    "NonlinearError": "nonlinear_error_norm",
+}
+
+
 @dataclass
 class ErrorDecomposition:
     """One reconstruction's error split into linear and nonlinear parts (paper Eqs. 2-4).
@@ -211,6 +227,10 @@ class ErrorDecomposition:
     def fvu_linear(self) -> float:
         """`FVU(Sae) - FVU_nonlinear`: the share of variance the vector probe recovers."""
         return self.fvu_sae - self.fvu_nonlinear
+
+    def norm(self, vector: str) -> np.ndarray:
+        """Every token's norm of one of Fig. 7's vectors, named as in `NORMS` (e.g. "LinearError")."""
+        return getattr(self, NORMS[vector])
 
 
 @torch.no_grad()
@@ -315,3 +335,20 @@ def group_mean_r2(groups: np.ndarray, target: np.ndarray, split: TokenSplit) -> 
     sums = np.bincount(inverse[train], weights=target[train], minlength=len(codes))
     means = np.where(counts > 0, sums / np.maximum(counts, 1), target[train].mean())
     return r2_score(torch.from_numpy(target[test]), torch.from_numpy(means[inverse[test]]))
+
+
+def norm_baselines_r2(
+    d: ErrorDecomposition, token_ids: np.ndarray, l0: np.ndarray, loss: np.ndarray, split: TokenSplit
+) -> dict[str, float]:
+    """App. A.3: the test R² of the squared error norm `‖SaeError(x)‖²` from the activation probe
+    (Eq. 2) and from four one-variable baselines fitted on the training tokens: the token's identity
+    (its training mean per token id), the SAE's L0 on the token, the activation's norm and the
+    model's next-token loss. `token_ids`, `l0` and `loss` follow `split.rows`, as `d`'s arrays do."""
+    target = d.error_norm**2
+    return {
+        "activation probe": d.norm_probe_r2,
+        "token identity": group_mean_r2(token_ids, target, split),
+        "SAE L0": scalar_prediction_r2(l0, target, split),
+        "activation norm": scalar_prediction_r2(d.input_norm, target, split),
+        "model loss": scalar_prediction_r2(loss, target, split),
+    }

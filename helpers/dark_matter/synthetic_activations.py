@@ -22,6 +22,19 @@ from helpers.dark_matter.decomposition import AffineMap, LeastSquares, TokenSpli
 SWEEP_CHUNK_ROWS = 2048
 
 
+class SeedStreams:
+    """One seed per named experiment, all drawn from `seed`, so that resizing one experiment leaves
+    the others' random draws unchanged."""
+
+    def __init__(self, seed: int, names: Sequence[str]):
+        states = np.random.SeedSequence(seed).generate_state(len(names)).tolist()
+        self.seeds: dict[str, int] = dict(zip(names, states, strict=True))
+
+    def generator(self, name: str) -> torch.Generator:
+        """A torch generator at the start of `name`'s stream (each call starts it afresh)."""
+        return torch.Generator().manual_seed(self.seeds[name])
+
+
 # --- App. B.1: orthogonal features --------------------------------------------------------------
 
 

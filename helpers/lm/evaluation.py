@@ -43,6 +43,19 @@ class Reconstruction:
         return int((self.fired == 0).sum())
 
 
+POSITION_EDGES = (0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+def position_buckets(context_length: int) -> tuple[list[int], list[str]]:
+    """Buckets of positions that double in length (0, 1, 2–3, 4–7, ...) up to `context_length`:
+    their edges, and a label for each bucket."""
+    edges = [e for e in POSITION_EDGES if e < context_length] + [context_length]
+    labels = [
+        f"{lo}" if hi - lo == 1 else f"{lo}–{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    return edges, labels
+
+
 @torch.no_grad()
 def reconstruct(
     sae: SAE, activations: np.ndarray, mean: torch.Tensor | None = None, chunk: int = 4096

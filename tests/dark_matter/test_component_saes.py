@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.dark_matter.component_saes import error_component, train_component_sae
-from helpers.dark_matter.decomposition import AffineMap, fvu
+from helpers.dark_matter.component_saes import (
+    component_fvu,
+    error_component,
+    most_balanced,
+    predicted_loss_shares,
+    train_component_sae,
+    with_component,
+)
+from helpers.dark_matter.decomposition import AffineMap, ErrorDecomposition, fvu, split_tokens
 from helpers.dark_matter.token_detection import Firings, sae_firings, token_detection_scores
 from helpers.lm.topk_training import TopKTraining
 
@@ -40,6 +47,77 @@ def test_the_two_components_add_up_to_the_sae_error():
     torch.testing.assert_close(linear, 0.3 * x + 1)
     with pytest.raises(ValueError, match="not one of"):
         error_component(sae, probe, "SaeError")
+
+
+def test_splicing_a_component_back_adds_it_to_the_reconstruction():
+    x = torch.from_numpy(sparse_sums(n=50))
+    sae = lambda v: 0.5 * v  # noqa: E731 - a stand-in SAE
+    probe = AffineMap(torch.eye(16, dtype=torch.float64) * 0.3, torch.ones(16, dtype=torch.float64))
+    for name in ("LinearError", "NonlinearError"):
+        torch.testing.assert_close(
+            with_component(sae, probe, name)(x), sae(x) + error_component(sae, probe, name)(x)
+        )
+    with pytest.raises(ValueError, match="not one of"):
+        with_component(sae, probe, "SaeError")
+
+
+def test_component_fvu_streams_the_same_fvu_as_one_pass():
+    data = sparse_sums(n=20_000)
+    rows = np.arange(3_000, 20_000, 3)
+    identity = AffineMap(torch.eye(16, dtype=torch.float64), torch.zeros(16, dtype=torch.float64))
+    component = error_component(lambda v: v, identity, "LinearError")  # LinearError = x itself
+    halving = lambda v: 0.5 * v  # noqa: E731 - a stand-in SAE
+    x = torch.from_numpy(data[rows])
+    expected = fvu(x, halving(x))
+    assert component_fvu(halving, component, data, rows, torch.device("cpu")) == pytest.approx(
+        expected, rel=1e-9
+    )
+    assert component_fvu(lambda v: v, component, data, rows, torch.device("cpu")) == 0.0
+
+
+def norms_only(split, error, linear, nonlinear, fvu_sae=0.0, fvu_nonlinear=0.0) -> ErrorDecomposition:
+    """An `ErrorDecomposition` holding only its error norms and FVUs."""
+    zeros = np.zeros_like(error)
+    return ErrorDecomposition(
+        split,
+        None,
+        None,
+        fvu_sae,
+        fvu_nonlinear,
+        0.0,
+        0.0,
+        zeros,
+        zeros,
+        error,
+        linear,
+        nonlinear,
+        zeros,
+        zeros,
+    )
+
+
+def test_loss_share_predictions_of_orthogonal_components_add_up_to_one():
+    """With the two parts orthogonal on every token, ‖SaeError‖² = ‖LinearError‖² + ‖NonlinearError‖²,
+    so the variance shares (each one minus the other's share of ‖SaeError‖²) sum to 1."""
+    rng = np.random.default_rng(0)
+    split = split_tokens(np.arange(1000), 0.6, seed=0)
+    linear, nonlinear = rng.exponential(size=1000), rng.exponential(size=1000)
+    d = norms_only(split, np.hypot(linear, nonlinear), linear, nonlinear)
+    shares = predicted_loss_shares(d, ~split.is_train)
+    assert shares["LinearError"]["variance share"] + shares["NonlinearError"][
+        "variance share"
+    ] == pytest.approx(1)
+    test = ~split.is_train
+    expected = linear[test].mean() / np.hypot(linear, nonlinear)[test].mean()
+    assert shares["LinearError"]["norm share"] == pytest.approx(expected)
+
+
+def test_the_most_balanced_sae_has_its_linear_and_nonlinear_fvu_closest_in_ratio():
+    split = split_tokens(np.arange(10), 0.6, seed=0)
+    zeros = np.zeros(10)
+    fvus = {"a": (0.30, 0.10), "b": (0.30, 0.16), "c": (0.30, 0.20), "d": (0.2, 0.2)}  # (FVU, nonlinear FVU)
+    decompositions = {name: norms_only(split, zeros, zeros, zeros, *pair) for name, pair in fvus.items()}
+    assert most_balanced(decompositions) == "b", "linear 0.14 against nonlinear 0.16; d has no linear error"
 
 
 def test_a_component_sae_learns_a_sparse_component_and_reads_it_in_raw_units():

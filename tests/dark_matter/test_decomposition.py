@@ -7,6 +7,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score as sklearn_r2
 
 from helpers.dark_matter.decomposition import (
+    NORMS,
+    ErrorDecomposition,
     ExplainedVariance,
     LeastSquares,
     decompose,
@@ -14,6 +16,7 @@ from helpers.dark_matter.decomposition import (
     fvu,
     group_mean_r2,
     linear_prediction_r2,
+    norm_baselines_r2,
     r2_score,
     scalar_prediction_r2,
     split_tokens,
@@ -233,3 +236,38 @@ def test_group_means_equal_least_squares_on_one_hot_codes():
     reference = LinearRegression().fit(one_hot[split.is_train], target[split.is_train])
     expected = sklearn_r2(target[~split.is_train], reference.predict(one_hot[~split.is_train]))
     assert group_mean_r2(groups, target, split) == pytest.approx(expected, abs=1e-9)
+
+
+def test_values_at_store_rows_are_nan_where_a_row_left_the_split():
+    split = split_tokens(np.array([2, 3, 5, 8, 9]), 0.6, seed=0)
+    values = np.array([20.0, 30.0, 50.0, 80.0, 90.0])  # one per row of the split
+    np.testing.assert_array_equal(
+        split.values_at(values, np.array([0, 2, 4, 5, 9, 10])), [np.nan, 20.0, np.nan, 50.0, 90.0, np.nan]
+    )
+
+
+def test_every_norm_of_fig7_is_a_field_of_the_decomposition():
+    acts = sparse_activations(seed=2)
+    result = decompose(top4, acts, split_tokens(np.arange(len(acts)), 0.6, seed=0), torch.device("cpu"))
+    assert len(NORMS) == 6
+    for vector, field in NORMS.items():
+        assert result.norm(vector) is getattr(result, field)
+
+
+def test_norm_baselines_each_explain_what_the_error_norm_is_made_of():
+    """An error norm set by the token's identity is explained by the token-identity baseline; one
+    set by the activation norm, by the activation-norm baseline; the loss, unrelated, explains none."""
+    rng = np.random.default_rng(3)
+    split = split_tokens(np.arange(5000), 0.6, seed=1)
+    token_ids, input_norm = rng.integers(0, 20, size=5000), rng.uniform(1, 2, size=5000)
+    l0, loss = rng.integers(10, 20, size=5000), rng.exponential(size=5000)
+    by_token = (1 + np.arange(20.0))[token_ids]
+    for error_norm, explained_by in ((np.sqrt(by_token), "token identity"), (input_norm, "activation norm")):
+        zeros = np.zeros(5000)
+        d = ErrorDecomposition(
+            split, None, None, 0.0, 0.0, 0.0, 0.25, input_norm, zeros, error_norm, zeros, zeros, zeros, zeros
+        )
+        r2 = norm_baselines_r2(d, token_ids, l0, loss, split)
+        assert r2["activation probe"] == 0.25, "the probe's own test R², passed through"
+        assert r2[explained_by] > 0.95
+        assert abs(r2["model loss"]) < 0.01 and abs(r2["SAE L0"]) < 0.01

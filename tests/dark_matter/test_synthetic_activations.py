@@ -6,6 +6,7 @@ import torch
 
 from helpers.dark_matter.decomposition import fit_affine, fvu, split_tokens
 from helpers.dark_matter.synthetic_activations import (
+    SeedStreams,
     bernoulli_activations,
     decoder_probe_alignment,
     fit_norm_probe,
@@ -224,3 +225,13 @@ def test_power_law_frequencies_sum_to_the_mean_l0_and_activations_follow_them():
 def test_random_unit_vectors_have_unit_norm():
     vectors = random_unit_vectors(50, 7, generator(15))
     torch.testing.assert_close(vectors.norm(dim=-1), torch.ones(50))
+
+
+def test_seed_streams_are_distinct_fixed_by_the_seed_and_restart_on_each_call():
+    streams = SeedStreams(0, ("theory", "noise", "random"))
+    assert len(set(streams.seeds.values())) == 3
+    assert streams.seeds == SeedStreams(0, ("theory", "noise", "random")).seeds
+    assert streams.seeds["theory"] == SeedStreams(0, ("theory",)).seeds["theory"], "a stream keeps its seed"
+    assert streams.seeds != SeedStreams(1, ("theory", "noise", "random")).seeds
+    first, again = (torch.rand(4, generator=streams.generator("noise")) for _ in range(2))
+    torch.testing.assert_close(first, again)

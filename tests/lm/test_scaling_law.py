@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -26,3 +28,13 @@ def test_a_pure_power_law_has_no_constant():
 def test_too_few_widths_are_refused():
     with pytest.raises(ValueError, match="three or more distinct widths"):
         fit_power_law_with_constant([1024, 1024, 2048], [0.3, 0.3, 0.2])
+
+
+def test_three_widths_fit_exactly_and_without_warnings():
+    """Three points fit three parameters exactly, where a covariance of the fit is undefined."""
+    widths = np.array([256, 512, 1024])
+    fvus = np.array([0.30, 0.22, 0.18])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_power_law_with_constant(widths, fvus)
+    np.testing.assert_allclose(fit(widths), fvus, atol=1e-6)
