@@ -41,78 +41,88 @@ OVERRIDES = {}  # e.g. {"toy_sae.samples": 5_000_000}
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from helpers.book.section import start_section
-from helpers.toy_saes.figures import activation_histograms, cosine_heatmap, latent_cosine_figure
-from helpers.toy_saes.latent_metrics import cosines
+from helpers.book.results import verdict
+from helpers.book.section import scale_table, start_section
+from helpers.toy_saes.broken_latents import child_latents
+from helpers.toy_saes.figures import (
+    activation_histograms,
+    cosine_figure,
+    feature_costs_figure,
+    latent_cosine_figure,
+)
+from helpers.toy_saes.latent_metrics import cosines, off_diagonal
 from helpers.toy_saes.runs import (
     CLEAN_COSINE,
     N_LINEAR_FEATURES,
-    SAERun,
+    SAETrainer,
+    clean_features_by_run,
     expected_mse,
+    feature_list,
     linear_features,
-    train_and_read,
 )
-from helpers.toy_saes.true_features import TrueFeatures, orthogonal_vectors
+from helpers.toy_saes.true_features import orthogonal_vectors
 
 config, device, results, data_source, init_generator = start_section(
     "narrow_saes", PROFILE, SEED, RESULTS_DIR, OVERRIDES
 )
+
+# %% [markdown]
+# ## Our scale
+#
+# Below the `paper` profile our SAEs see a fraction of the post's $10^8$ samples at a larger
+# learning rate, and every profile trains several seeds of each SAE where the post shows one run.
+
+# %% tags=["hide-input"]
+display(scale_table(config, "narrow_saes"))
+
+# %% [markdown]
+# ## Which features should a 5-latent SAE keep?
+#
+# The twenty features, independent, and the same features with 5 and 7 made children of 12:
+
+# %%
 training = config.toy_sae
 D_MODEL, N_LATENTS, PARENT, CHILDREN = 50, 5, 12, (5, 7)
 vectors = orthogonal_vectors(N_LINEAR_FEATURES, D_MODEL, init_generator)
 independent = linear_features(vectors, device=device)
 hierarchy = linear_features(vectors, forced_parents={child: PARENT for child in CHILDREN}, device=device)
+
+# %% [markdown]
+# An SAE trained on MSE that drops feature $i$ pays its expected squared error
+# $p_i \cdot m_i^2$ on every sample, so it should keep the five with the largest:
+
+# %%
+top = sorted(torch.topk(expected_mse(independent).cpu(), N_LATENTS).indices.tolist())
+if top != list(range(top[0], top[0] + N_LATENTS)):
+    raise RuntimeError(f"the top features {top} are not a run; the prose below assumes one.")
+for end, feature in (("first", top[0]), ("last", top[-1])):
+    results.metric(f"top_{end}", feature)
+
+# %%
+feature_costs_figure(independent, top)
+plt.show()
+
+# %% [markdown]
+# Features {glue:text}`top_first` to {glue:text}`top_last`, as in the post. We train a tied and an
+# untied SAE of 5 latents on the independent features, and a tied one on the hierarchy:
+
+# %%
+saes = SAETrainer(training, init_generator, d_sae=N_LATENTS, l1_coefficient=training.narrow_l1_coefficient)
+runs = {
+    "tied": saes.train(independent, tied=True),
+    "untied": saes.train(independent, tied=False),
+    "tied, 5 and 7 children of 12": saes.train(hierarchy, tied=True),
+}
+
+# %%
 results.metric("samples", training.samples)
 results.metric("lr", training.lr)
 results.metric("seeds", training.seeds)
 results.metric("clean_cosine", CLEAN_COSINE)
 l1_coefficient = results.metric("l1_coefficient", training.narrow_l1_coefficient)
-
-# %% [markdown]
-# ## Which features should a 5-latent SAE keep?
-#
-# An SAE trained on MSE that drops feature $i$ pays its expected squared error
-# $p_i \cdot m_i^2$ on every sample, so it should keep the five with the largest:
-
-# %%
-mse_cost = expected_mse(independent).cpu()
-top = sorted(torch.topk(mse_cost, N_LATENTS).indices.tolist())
-if top != list(range(top[0], top[0] + N_LATENTS)):
-    raise RuntimeError(f"the top features {top} are not a run; the prose below assumes one.")
-results.metric("top_first", top[0])
-results.metric("top_last", top[-1])
-fig, axes = plt.subplots(1, 3, figsize=(11, 2.6))
-for ax, values, label in zip(
-    axes,
-    (independent.magnitude.cpu(), independent.probability.cpu(), mse_cost),
-    ("magnitude $m_i$", "firing probability $p_i$", "expected MSE $p_i m_i^2$"),
-    strict=True,
-):
-    ax.bar(range(len(values)), values, color=["C3" if i in top else "C0" for i in range(len(values))])
-    ax.set_title(label, fontsize="medium")
-    ax.set_xlabel("feature")
-fig.suptitle("The 20 features (red: the five of largest expected MSE)", fontsize="medium")
-fig.tight_layout()
-plt.show()
-
-# %% [markdown]
-# Features {glue:text}`top_first` to {glue:text}`top_last`, as in the post.
-
-
-# %%
-def train(data: TrueFeatures, tied: bool) -> SAERun:
-    return train_and_read(data, N_LATENTS, tied, training, training.narrow_l1_coefficient, init_generator)
-
-
-runs = {
-    "tied": train(independent, tied=True),
-    "untied": train(independent, tied=False),
-    "tied, 5 and 7 children of 12": train(hierarchy, tied=True),
-}
 train_seconds = results.metric("train_seconds", sum(run.seconds for run in runs.values()))
 
 # %% [markdown]
@@ -125,29 +135,30 @@ train_seconds = results.metric("train_seconds", sum(run.seconds for run in runs.
 # The lowest-loss seed of each SAE, against all 20 features:
 
 # %%
-for name in ("tied", "untied"):
-    run = runs[name]
-    latent_cosine_figure(run.sae, run.best, independent, f"{name} SAE")
-    plt.show()
-display(pd.DataFrame({name: runs[name].tally()["clean features"] for name in ("tied", "untied")}))
+latent_cosine_figure(runs["tied"], "tied SAE")
+plt.show()
+
+# %%
+latent_cosine_figure(runs["untied"], "untied SAE")
+plt.show()
+
+# %%
+display(clean_features_by_run({name: runs[name] for name in ("tied", "untied")}))
+
+# %%
 picks = {name: runs[name].kept.clean_features for name in ("tied", "untied")}
-picks_top = {name: picks[name] == set(top) for name in picks}
 scores = {name: results.metric(f"{name}_matching_score", runs[name].kept_matching_score) for name in picks}
 for name in picks:
-    results.metric(
-        f"{name}_seeds_top",
-        runs[name].seeds_where(lambda c: c.is_exactly(set(top))),
-    )
+    results.metric(f"{name}_seeds_top", runs[name].seeds_exact(set(top)))
 
 # %% [markdown]
 # The table lists, per seed, the features that some latent decodes with cosine above
-# {glue:text}`clean_cosine`. The
-# kept seeds' matching scores (mean cosine of the optimal one-to-one matching of latents to
-# features) are {glue:text}`tied_matching_score:.3f` (tied) and
-# {glue:text}`untied_matching_score:.3f` (untied);
-# {glue:text}`tied_seeds_top` of {glue:text}`seeds` tied seeds and {glue:text}`untied_seeds_top`
-# untied seeds have exactly one clean latent for each of the five predicted features. Untied
-# seeds that miss are not wrong about *which* features to keep: their latents span the same five
+# {glue:text}`clean_cosine`. The kept seeds' matching scores (mean cosine of the optimal
+# one-to-one matching of latents to features) are {glue:text}`tied_matching_score:.3f` (tied) and
+# {glue:text}`untied_matching_score:.3f` (untied); {glue:text}`tied_seeds_top` of
+# {glue:text}`seeds` tied seeds and {glue:text}`untied_seeds_top` untied seeds have exactly one
+# clean latent for each of the five predicted features and no other live latent. Untied seeds
+# that miss are not wrong about *which* features to keep: their latents span the same five
 # directions but rotated into mixtures, which L1 only slowly breaks up.
 #
 # ## Features 5 and 7 become children of feature 12
@@ -157,25 +168,19 @@ for name in picks:
 
 # %%
 broken = runs["tied, 5 and 7 children of 12"]
-sae, best = broken.sae, broken.best
-latent_cosine_figure(sae, best, hierarchy, "tied SAE, 5 and 7 children of 12")
+latent_cosine_figure(broken, "tied SAE, 5 and 7 children of 12")
 plt.show()
-decoder_cos = cosines(sae.W_dec[best], hierarchy.vectors).cpu()
-latent_of = {child: int(decoder_cos[:, child].argmax()) for child in CHILDREN}
-first, second = CHILDREN
-parent_share = {child: decoder_cos[latent_of[child], PARENT].item() for child in CHILDREN}
-cross = {
-    first: decoder_cos[latent_of[first], second].item(),
-    second: decoder_cos[latent_of[second], first].item(),
-}
-for child in CHILDREN:
-    results.metric(f"latent{child}_cos_parent", parent_share[child])
-    results.metric(f"latent{child}_cos_other_child", cross[child])
+
+# %%
 display(broken.kept_table[["feature", "decoder_cos", "peaks", "decoder"]])
 
-both = decoder_cos[[latent_of[first], latent_of[second]]]
-results.metric("overlap_through_parent", (both[0, PARENT] * both[1, PARENT]).item())
-results.metric("overlap_through_children", (both[0, list(CHILDREN)] * both[1, list(CHILDREN)]).sum().item())
+# %%
+children = child_latents(broken, CHILDREN, PARENT)
+results.metric("overlap_through_parent", children.overlap_through_parent)
+results.metric("overlap_through_children", children.overlap_through_children)
+for child in CHILDREN:
+    results.metric(f"latent{child}_cos_parent", children.parent_cos[child])
+    results.metric(f"latent{child}_cos_other_child", children.other_child_cos[child])
 
 # %% [markdown]
 # The latent for feature 5 has cosine {glue:text}`latent5_cos_parent:.2f` with feature 12 and
@@ -193,11 +198,11 @@ results.metric("overlap_through_children", (both[0, list(CHILDREN)] * both[1, li
 # Cosines between the five latents' directions:
 
 # %%
-latent_cos = cosines(sae.W_dec[best], sae.W_dec[best]).cpu()
-off_diagonal = latent_cos[~torch.eye(N_LATENTS, dtype=torch.bool)].abs()
-max_latent_cos = results.metric("max_latent_cos", off_diagonal.max().item())
-fig, ax = plt.subplots(figsize=(3.4, 3.0))
-cosine_heatmap(ax, latent_cos, "latent against latent", column_label="latent")
+latent_cos = cosines(broken.sae.W_dec[broken.best], broken.sae.W_dec[broken.best]).cpu()
+max_latent_cos = results.metric("max_latent_cos", off_diagonal(latent_cos).abs().max().item())
+
+# %%
+cosine_figure(latent_cos, "latent against latent", column_label="latent")
 plt.show()
 
 # %% [markdown]
@@ -209,12 +214,12 @@ plt.show()
 # ### Broken latents have several activation peaks
 
 # %%
-with torch.no_grad():
-    h = sae.encode(broken.x)[best].cpu()
-activation_histograms(h, "tied SAE, 5 and 7 children of 12: activation histograms (log counts)")
+activation_histograms(broken, "tied SAE, 5 and 7 children of 12: activation histograms (log counts)")
 plt.show()
+
+# %%
 peaks = broken.kept_table["peaks"]
-broken_latents = set(latent_of.values())
+broken_latents = set(children.latent_of.values())
 clean_latents = [latent for latent in range(N_LATENTS) if latent not in broken_latents]
 broken_min_peaks = results.metric("broken_min_peaks", min(peaks[latent] for latent in broken_latents))
 clean_max_peaks = results.metric("clean_max_peaks", max(peaks[latent] for latent in clean_latents))
@@ -236,16 +241,23 @@ for name in ("tied", "untied"):
         "features 4-8, one clean latent each",
         f"kept seed: clean latents for features {sorted(picks[name])}, matching score {scores[name]:.3f}; "
         f"{results.metrics[f'{name}_seeds_top']} of {seeds} seeds exact",
-        "yes" if picks_top[name] else ("partly" if picks[name] & set(top) else "no"),
+        f"yes if the features with a clean latent (decoder cosine > {CLEAN_COSINE}) in the kept seed "
+        f"are exactly {feature_list(top)}; partly if they include some of them; no otherwise",
+        verdict(picks[name] == set(top), bool(picks[name] & set(top))),
     )
-takes_parent = min(parent_share.values())
+first, second = CHILDREN
+takes_parent = min(children.parent_cos.values())
 results.claim(
     "children_absorb_parent",
     "With 5 and 7 children of 12, the tied latents for 5 and 7 take in part of feature 12.",
     "both include a portion of feature 12",
-    f"cosine with feature 12: {parent_share[first]:.2f} (latent for 5), {parent_share[second]:.2f} (for 7)",
-    "yes" if takes_parent > 0.1 else "no",
+    f"cosine with feature 12: {children.parent_cos[first]:.2f} (latent for 5), "
+    f"{children.parent_cos[second]:.2f} (for 7)",
+    "yes if the smaller of the two latents' decoder cosines with feature 12 is > 0.1; no otherwise",
+    verdict(takes_parent > 0.1),
+    estimate=takes_parent,
 )
+cross = children.other_child_cos
 negatives = sum(value < -0.05 for value in cross.values())
 results.claim(
     "children_negative_each_other",
@@ -253,31 +265,38 @@ results.claim(
     "both negative",
     f"cosine with the other child: {cross[first]:.2f} (latent for 5), {cross[second]:.2f} (for 7); "
     "together they cancel the overlap through feature 12",
-    "yes" if negatives == 2 else ("partly" if negatives == 1 else "no"),
+    "yes if both latents have decoder cosine < -0.05 with the other child; partly if one has; no otherwise",
+    verdict(negatives == 2, negatives == 1),
 )
 results.claim(
     "latents_orthogonal",
     "The tied SAE's latents stay mutually orthogonal.",
     "all latent-latent cosines near 0",
     f"largest |cos| between latents: {max_latent_cos:.3f}",
-    "yes" if max_latent_cos < 0.1 else "no",
+    "yes if the largest |cosine| between two of the kept seed's latents is < 0.1; no otherwise",
+    verdict(max_latent_cos < 0.1),
+    estimate=max_latent_cos,
 )
 results.claim(
     "broken_latents_multi_peak",
     "Broken latents have several activation peaks, clean latents one.",
     "4 peaks on the broken latents, 1 on the others",
     f"broken latents: at least {broken_min_peaks} peaks; clean latents: at most {clean_max_peaks}",
-    "yes"
-    if broken_min_peaks >= 2 and clean_max_peaks == 1
-    else ("partly" if broken_min_peaks >= 2 else "no"),
+    "yes if the latents of features 5 and 7 have at least 2 activation peaks each and the other "
+    "latents at most 1, one of them exactly 1; partly if only the first holds; no otherwise",
+    verdict(broken_min_peaks >= 2 and clean_max_peaks == 1, broken_min_peaks >= 2),
 )
 display(Markdown(results.claim_table()))
 
 # %% [markdown]
 # ## Summary
 #
-# A narrow SAE keeps the features that would cost it most to drop, and with independent features
-# it learns them cleanly. Co-occurrence with a feature it does not keep breaks that: the children's
-# latents soak up the parent, compensate for each other, and stay orthogonal while doing it, so
-# the damage is invisible to any test of the latents' geometry but plain in their activation
-# histograms. The {doc}`next section <activation_orthogonality>` turns that signature into a loss.
+# A narrow SAE keeps the features that would cost it most to drop: {glue:text}`tied_seeds_top`
+# of {glue:text}`seeds` tied seeds and {glue:text}`untied_seeds_top` untied seeds learn exactly
+# features {glue:text}`top_first` to {glue:text}`top_last`. Co-occurrence with a feature it does
+# not keep breaks that: the children's latents take in feature 12 (cosines
+# {glue:text}`latent5_cos_parent:.2f` and {glue:text}`latent7_cos_parent:.2f`), compensate for
+# each other, and stay orthogonal while doing it (largest $|\cos|$
+# {glue:text}`max_latent_cos:.3f`), so the damage is invisible to any test of the latents'
+# geometry but plain in their activation histograms ({glue:text}`broken_min_peaks` peaks or more).
+# The {doc}`next section <activation_orthogonality>` turns that signature into a loss.

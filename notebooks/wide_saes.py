@@ -39,41 +39,55 @@ OVERRIDES = {}  # e.g. {"toy_sae.samples": 5_000_000}
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import pandas as pd
-import torch
 from IPython.display import Markdown, display
 
-from helpers.book.section import start_section
+from helpers.book.results import verdict
+from helpers.book.section import scale_table, start_section
+from helpers.toy_saes.broken_latents import combo_firing, combo_latents
 from helpers.toy_saes.figures import latent_cosine_figure
-from helpers.toy_saes.runs import SAERun, train_and_read
+from helpers.toy_saes.runs import CLEAN_COSINE, SAETrainer
 from helpers.toy_saes.true_features import TrueFeatures, orthogonal_vectors
 
 config, device, results, data_source, init_generator = start_section(
     "wide_saes", PROFILE, SEED, RESULTS_DIR, OVERRIDES
 )
+
+# %% [markdown]
+# ## Our scale
+#
+# Below the `paper` profile our SAEs see a fraction of the post's $10^8$ samples at a larger
+# learning rate, and every profile trains several seeds of each SAE where the post shows one run.
+
+# %% tags=["hide-input"]
+display(scale_table(config, "wide_saes"))
+
+# %% [markdown]
+# ## Training
+#
+# The four features, independent and then with feature 0 the parent of features 1 and 2, and four
+# SAEs of 8 latents: untied, tied, tied on the hierarchy, and tied with sae_lens's decoder-norm
+# weighting of the L1 (discussed at the end).
+
+# %%
 training = config.toy_sae
 N_FEATURES, D_MODEL, N_LATENTS, PROBABILITY = 4, 20, 8, 0.2
+ALL_FEATURES = set(range(N_FEATURES))
 vectors = orthogonal_vectors(N_FEATURES, D_MODEL, init_generator)
 independent = TrueFeatures(vectors, PROBABILITY, device=device)
 hierarchy = TrueFeatures(vectors, PROBABILITY, conditional_children={1: 0, 2: 0}, device=device)
+saes = SAETrainer(training, init_generator, d_sae=N_LATENTS, l1_coefficient=training.wide_l1_coefficient)
+runs = {
+    "untied": saes.train(independent, tied=False),
+    "tied": saes.train(independent, tied=True),
+    "tied, hierarchy": saes.train(hierarchy, tied=True),
+    "tied, decoder-norm L1": saes.train(independent, tied=True, weight_l1_by_decoder_norm=True),
+}
+
+# %%
 results.metric("samples", training.samples)
 results.metric("lr", training.lr)
 results.metric("seeds", training.seeds)
 results.metric("l1_coefficient", training.wide_l1_coefficient)
-
-
-def train(data: TrueFeatures, tied: bool, **sae_options) -> SAERun:
-    return train_and_read(
-        data, N_LATENTS, tied, training, training.wide_l1_coefficient, init_generator, **sae_options
-    )
-
-
-runs = {
-    "untied": train(independent, tied=False),
-    "tied": train(independent, tied=True),
-    "tied, hierarchy": train(hierarchy, tied=True),
-    "tied, decoder-norm L1": train(independent, tied=True, weight_l1_by_decoder_norm=True),
-}
 train_seconds = results.metric("train_seconds", sum(run.seconds for run in runs.values()))
 
 # %% [markdown]
@@ -88,20 +102,19 @@ train_seconds = results.metric("train_seconds", sum(run.seconds for run in runs.
 
 # %%
 untied = runs["untied"]
-latent_cosine_figure(untied.sae, untied.best, independent, "untied SAE")
+latent_cosine_figure(untied, "untied SAE")
 plt.show()
-display(untied.kept_table[["live", "firing_rate", "decoder", "encoder", "decoder_cos"]])
-
 
 # %%
+display(untied.kept_table[["live", "firing_rate", "decoder", "encoder", "decoder_cos"]])
 display(untied.tally())
+
+# %%
 untied_best = untied.kept
 results.metric("untied_dead", untied_best.dead)
 results.metric("untied_duplicates", untied_best.duplicates)
 results.metric("untied_broken", len(untied_best.broken))
-untied_misused = results.metric(
-    "untied_seeds_misusing", untied.seeds_where(lambda c: c.duplicates + len(c.broken) > 0)
-)
+untied_misused = results.metric("untied_seeds_misusing", untied.seeds_with_extras())
 
 # %% [markdown]
 # The kept untied SAE has {glue:text}`untied_dead` dead latents, {glue:text}`untied_duplicates`
@@ -117,41 +130,21 @@ untied_misused = results.metric(
 # summed) is less than the two features' true magnitudes.
 
 # %%
-combos = [
-    (seed, latent)
-    for seed, (table, seed_census) in enumerate(zip(untied.tables, untied.census, strict=True))
-    for latent in seed_census.broken
-    if table.loc[latent, "encoder"].count("∧") == 1 and "¬" not in table.loc[latent, "encoder"]
-]
+combos = combo_latents(untied)
 results.metric("untied_combo_latents", len(combos))
 if combos:
-    seed, combo = min(combos, key=lambda pair: pair[0] != untied.best)
-    a, b = (int(term.removeprefix("feat")) for term in untied.tables[seed].loc[combo, "encoder"].split(" ∧ "))
-    patterns = torch.zeros(3, N_FEATURES, device=device)
-    patterns[0, a] = patterns[1, b] = 1.0
-    patterns[2, [a, b]] = 1.0
-    sae = untied.sae
-    with torch.no_grad():
-        h = sae.encode(patterns @ independent.vectors)[seed]
-        l1 = h @ sae.W_dec[seed].norm(dim=-1)
-    live = untied.tables[seed]["live"].to_numpy()
-    firing = pd.DataFrame(
-        h[:, torch.from_numpy(live.copy())].cpu().numpy(), columns=[f"latent {j}" for j in live.nonzero()[0]]
-    )
-    firing.insert(0, "input", [f"feat{a}", f"feat{b}", f"feat{a} + feat{b}"])
-    firing["SAE L1"] = l1.cpu().numpy()
-    firing["true L1"] = patterns.sum(dim=1).cpu().numpy()
-    description = untied.tables[seed].loc[combo, "encoder"]
-    display(Markdown(f"Seed {seed}, combo latent {combo} (encoder: {description})"))
-    display(firing.round(3).style.hide(axis="index"))
-    results.metric("combo_pair_sae_l1", l1[2].item())
+    shown = combo_firing(untied, *next((c for c in combos if c[0] == untied.best), combos[0]))
+    display(Markdown(f"Seed {shown.seed}, combo latent {shown.latent} (encoder: {shown.encoder})"))
+    display(shown.table.round(3).style.hide(axis="index"))
+    results.metric("combo_pair_sae_l1", shown.pair_l1)
 else:
     display(Markdown("No seed of this run learned a combo latent."))
     results.metric("combo_pair_sae_l1", 2.0)
 
 # %% [markdown]
-# {glue:text}`untied_combo_latents` combo latent(s) appeared over all seeds. Where one did, the
-# pair costs an L1 of {glue:text}`combo_pair_sae_l1:.2f` against the true 2.
+# {glue:text}`untied_combo_latents` combo latent(s) appeared over all seeds (the kept seed's is
+# shown where it has one). Where one did, the pair costs an L1 of
+# {glue:text}`combo_pair_sae_l1:.2f` against the true 2.
 #
 # ## The tied SAE
 #
@@ -160,26 +153,28 @@ else:
 
 # %%
 tied = runs["tied"]
-latent_cosine_figure(tied.sae, tied.best, independent, "tied SAE")
+latent_cosine_figure(tied, "tied SAE")
 plt.show()
+
+# %%
 display(tied.tally())
+
+# %%
 tied_best = tied.kept
 tied_min_cos = results.metric(
     "tied_min_clean_cos",
     min(tied.kept_table.loc[latent, "decoder_cos"] for latent in tied_best.clean.values()),
 )
-tied_exact_seeds = results.metric(
-    "tied_seeds_exact", tied.seeds_where(lambda c: c.is_exactly(set(range(N_FEATURES))))
-)
+tied_exact_seeds = results.metric("tied_seeds_exact", tied.seeds_exact(ALL_FEATURES))
 tied_dead = results.metric("tied_dead", tied_best.dead)
 tied_score = results.metric("tied_matching_score", tied.kept_matching_score)
 
 # %% [markdown]
-# The kept tied SAE matches every true feature with one latent (smallest cosine
-# {glue:text}`tied_min_clean_cos:.3f`; the optimal one-to-one matching of its live latents to the
-# features has a mean cosine, the *matching score*, of {glue:text}`tied_matching_score:.3f`) and
-# has {glue:text}`tied_dead` dead latents;
-# {glue:text}`tied_seeds_exact` of {glue:text}`seeds` seeds are exactly that.
+# The kept tied SAE's clean latents have a smallest cosine of {glue:text}`tied_min_clean_cos:.3f`
+# with their features; the optimal one-to-one matching of its live latents to the features has a
+# mean cosine, the *matching score*, of {glue:text}`tied_matching_score:.3f`, and it has
+# {glue:text}`tied_dead` dead latents. {glue:text}`tied_seeds_exact` of {glue:text}`seeds` seeds
+# have exactly one clean latent per feature and no other live latent.
 #
 # ## The tied SAE with a parent and two children
 #
@@ -199,13 +194,17 @@ results.metric(
     (marginal[0] * (1 - PROBABILITY) ** 2 / marginal[1]).item(),
 )
 tied_hierarchy = runs["tied, hierarchy"]
-latent_cosine_figure(tied_hierarchy.sae, tied_hierarchy.best, hierarchy, "tied SAE, hierarchy")
+
+# %%
+latent_cosine_figure(tied_hierarchy, "tied SAE, hierarchy")
 plt.show()
+
+# %%
 display(tied_hierarchy.tally())
-hierarchy_exact = tied_hierarchy.kept.is_exactly(set(range(N_FEATURES)))
-hierarchy_exact_seeds = results.metric(
-    "hierarchy_seeds_exact", tied_hierarchy.seeds_where(lambda c: c.is_exactly(set(range(N_FEATURES))))
-)
+
+# %%
+hierarchy_exact = tied_hierarchy.kept.is_exactly(ALL_FEATURES)
+hierarchy_exact_seeds = results.metric("hierarchy_seeds_exact", tied_hierarchy.seeds_exact(ALL_FEATURES))
 
 # %% [markdown]
 # {glue:text}`hierarchy_seeds_exact` of {glue:text}`seeds` seeds learn exactly one clean latent
@@ -222,9 +221,9 @@ hierarchy_exact_seeds = results.metric(
 # %%
 weighted = runs["tied, decoder-norm L1"]
 display(weighted.tally())
-weighted_spare = results.metric(
-    "weighted_seeds_with_spares", weighted.seeds_where(lambda c: c.duplicates + len(c.broken) > 0)
-)
+
+# %%
+weighted_spare = results.metric("weighted_seeds_with_spares", weighted.seeds_with_extras())
 
 # %% [markdown]
 # In {glue:text}`weighted_seeds_with_spares` of {glue:text}`seeds` seeds the weighted L1 leaves
@@ -240,23 +239,28 @@ results.claim(
     "2 dead, 1 duplicate pair, 1 combo latent (one run)",
     f"kept seed: {untied_best.dead} dead, {untied_best.duplicates} duplicate(s), {len(untied_best.broken)} "
     f"broken; {untied_misused} of {seeds} seeds misuse spare latents; {len(combos)} combo latent(s) in all",
-    "yes" if untied_best.duplicates + len(untied_best.broken) > 0 else "no",
+    "yes if the kept seed has at least one duplicate or broken live latent; no otherwise",
+    verdict(untied_best.extras > 0),
+    estimate=untied_best.extras,
 )
 results.claim(
     "tied_exact",
     "A tied SAE with 8 latents learns exactly one latent per true feature and kills the rest.",
     "4 clean latents, 4 dead",
     f"kept seed: {len(tied_best.clean)} clean (min cos {tied_min_cos:.3f}, matching score "
-    f"{tied_score:.3f}), {tied_best.dead} dead; "
-    f"{tied_exact_seeds} of {seeds} seeds exact",
-    "yes" if tied_best.is_exactly(set(range(N_FEATURES))) and tied_min_cos > 0.95 else "no",
+    f"{tied_score:.3f}), {tied_best.dead} dead; {tied_exact_seeds} of {seeds} seeds exact",
+    f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
+    "4 features, no other live latent, and the smallest of those cosines > 0.95; no otherwise",
+    verdict(tied_best.is_exactly(ALL_FEATURES) and tied_min_cos > 0.95),
 )
 results.claim(
     "tied_hierarchy_exact",
     "With feature 0 the parent of features 1 and 2, the tied SAE is still exact.",
     "still perfect",
-    f"kept seed exact: {'yes' if hierarchy_exact else 'no'}; {hierarchy_exact_seeds} of {seeds} seeds exact",
-    "yes" if hierarchy_exact else "no",
+    f"kept seed {'is' if hierarchy_exact else 'is not'} exact; {hierarchy_exact_seeds} of {seeds} seeds are",
+    f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
+    "4 features and no other live latent; no otherwise",
+    verdict(hierarchy_exact),
 )
 display(Markdown(results.claim_table()))
 
@@ -265,6 +269,10 @@ display(Markdown(results.claim_table()))
 #
 # Spare capacity is where untied SAEs go wrong: an encoder free to differ from its decoder can
 # fire a latent on a *combination* and stay silent on its parts, which pays less L1 than the
-# truth. Tying the weights removes that freedom, and with the plain L1 the spare latents die.
-# The {doc}`next section <narrow_saes>` turns to the case that matters for language models,
-# where the SAE has fewer latents than the model has features.
+# truth. Here {glue:text}`untied_seeds_misusing` of {glue:text}`seeds` untied seeds kept a
+# duplicate or broken latent alive, with {glue:text}`untied_combo_latents` combo latent(s) in
+# all. Tying the weights removes that freedom, and with the plain L1 the spare latents die:
+# {glue:text}`tied_seeds_exact` of {glue:text}`seeds` tied seeds are exact on independent features
+# and {glue:text}`hierarchy_seeds_exact` with the hierarchy. The {doc}`next section <narrow_saes>`
+# turns to the case that matters for language models, where the SAE has fewer latents than the
+# model has features.

@@ -1,14 +1,15 @@
 """How well an SAE's latents match known true features (Part II).
 
-Cosine tables of encoder and decoder directions against the true features, a one-to-one
-matching score (the optimal assignment of latents to features), dead latents, the number of
-peaks in a latent's activation histogram, and plain-words descriptions of what each latent's
-encoder fires on and what its decoder writes ("feat0 ∧ ¬feat1", "feat0 + feat1").
+Cosine tables of encoder and decoder directions against the true features (and of latents
+against each other), a one-to-one matching score (the optimal assignment of latents to
+features), dead latents, the number of peaks in a latent's activation histogram, and plain-words
+descriptions of what each latent's encoder fires on and what its decoder writes
+("feat0 ∧ ¬feat1", "feat0 + feat1").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,20 @@ def cosines(directions: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
     """`[latents, features]` cosine similarities of rows of `directions` with rows of `features`."""
     unit = torch.nn.functional.normalize
     return unit(directions.detach().float(), dim=-1) @ unit(features.detach().float(), dim=-1).T
+
+
+def off_diagonal(matrix: torch.Tensor) -> torch.Tensor:
+    """The entries of a square matrix off its diagonal, flattened row by row (the cosines between
+    distinct latents of `cosines(W, W)`, say)."""
+    return matrix[~torch.eye(matrix.shape[0], dtype=torch.bool, device=matrix.device)]
+
+
+def direction_table(directions: Mapping[str, torch.Tensor], vectors: torch.Tensor) -> pd.DataFrame:
+    """Cosine of each named direction (one column each) with each feature vector (rows "feat0", ...)."""
+    return pd.DataFrame(
+        {name: cosines(d[None], vectors)[0].cpu().numpy() for name, d in directions.items()},
+        index=[f"feat{f}" for f in range(vectors.shape[0])],
+    )
 
 
 @dataclass(frozen=True)

