@@ -3,9 +3,15 @@ language model loaded once, per session. A test that uses a model is marked `slo
 
 from __future__ import annotations
 
+import warnings
+
+import matplotlib
 import pytest
 
+from helpers.book.style import use_book_style
 from helpers.build import RunFolder, execute_all, toc_notebooks
+
+matplotlib.use("Agg")  # figures drawn by unit tests are never shown
 
 SMOKE_SEED = 0
 MODEL_FIXTURES = {"smollm2": "smollm2-135m", "gemma": "gemma-3-270m"}
@@ -33,6 +39,19 @@ def smollm2():
 def gemma():
     """Gemma 3 270M (the `cpu` profile's model), eager, float32, on the CPU."""
     return _load("gemma")
+
+
+@pytest.fixture
+def strict_figures():
+    """The book's figure style, with any warning raised as an error (a warning shows on the page);
+    every figure closed afterwards."""
+    import matplotlib.pyplot as plt
+
+    use_book_style()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import NullFormatter
 
-from helpers.lm.figures import plain_log_ticks
+from helpers.lm.figures import plain_log_ticks, width_ticks
 
 
 def token_heatmap(ax: plt.Axes, tokens: list[str], rows: dict[str, np.ndarray], label: str, vmax=None):
@@ -33,8 +32,7 @@ def fvu_breakdown(ax: plt.Axes, widths: np.ndarray, fvu: Sequence[float], nonlin
     ax.fill_between(widths, nonlinear, fvu, color="C0", alpha=0.5, label="linear error")
     ax.plot(widths, fvu, "o-", color="0.2", lw=1, label="FVU")
     ax.set(xscale="log", xlabel="width")
-    ax.set_xticks(widths, [f"{w:.0f}" for w in widths], minor=False)
-    ax.minorticks_off()
+    width_ticks(ax, widths)
 
 
 def nonlinear_fvu_by_width(ax: plt.Axes, lines: dict[int, pd.DataFrame]) -> None:
@@ -44,9 +42,7 @@ def nonlinear_fvu_by_width(ax: plt.Axes, lines: dict[int, pd.DataFrame]) -> None
         (line,) = ax.plot(rows.width, rows["nonlinear FVU"], "o-", label=f"sparsity {sparsity}: nonlinear")
         ax.plot(rows.width, rows.FVU, "o--", color=line.get_color(), alpha=0.5, lw=1)
     ax.set(xscale="log", yscale="log", xlabel="width", ylabel="FVU")
-    widths = sorted({int(w) for rows in lines.values() for w in rows.width})
-    ax.set_xticks(widths, [str(w) for w in widths])
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    width_ticks(ax, [w for rows in lines.values() for w in rows.width])
     plain_log_ticks(ax.yaxis)
     ax.legend(fontsize=8)
 

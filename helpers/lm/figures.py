@@ -29,6 +29,13 @@ def plain_log_ticks(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def width_ticks(ax: plt.Axes, widths) -> None:
+    """Tick a log width axis at the SAE widths themselves, labelled as plain integers."""
+    measured = sorted({int(w) for w in widths})
+    ax.set_xticks(measured, [str(w) for w in measured])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def norm_histogram(ax: plt.Axes, norms: np.ndarray, threshold: float, ratio: float) -> None:
     """Tokens by activation norm on log axes, with the outlier threshold (`ratio` × the median)
     dashed."""
@@ -83,8 +90,6 @@ def fvu_against_width(
             ax.plot(widths, fits[k](widths), color=line.get_color(), lw=1)
             ax.axhline(fits[k].c, color=line.get_color(), ls=":", lw=1)
     ax.set(xscale="log", yscale="log", xlabel="width (latents)", ylabel="FVU")
-    measured = sorted({int(w) for group in lines.values() for w in group.width})
-    ax.set_xticks(measured, [str(w) for w in measured])
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    width_ticks(ax, [w for group in lines.values() for w in group.width])
     plain_log_ticks(ax.yaxis)
     ax.legend(fontsize=8)

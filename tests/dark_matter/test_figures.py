@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import warnings
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-import matplotlib
+from helpers.dark_matter import figures
+from helpers.dark_matter.synthetic_activations import NoiseSweep
+from helpers.dark_matter.token_detection import DetectionScores
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from helpers.book.style import use_book_style  # noqa: E402
-from helpers.dark_matter import figures  # noqa: E402
-from helpers.dark_matter.synthetic_activations import NoiseSweep  # noqa: E402
-from helpers.dark_matter.token_detection import DetectionScores  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def strict_figures():
-    use_book_style()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("strict_figures")
 
 
 def test_fig1_bands_and_the_pair_matrix():

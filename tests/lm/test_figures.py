@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-import matplotlib
+from helpers.lm import figures
+from helpers.lm.scaling_law import PowerLawWithConstant
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from helpers.book.style import use_book_style  # noqa: E402
-from helpers.lm import figures  # noqa: E402
-from helpers.lm.scaling_law import PowerLawWithConstant  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def strict_figures():
-    use_book_style()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("strict_figures")
 
 
 def test_the_norm_histogram_labels_stay_apart():

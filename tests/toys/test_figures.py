@@ -1,4 +1,3 @@
-import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -6,13 +5,7 @@ import torch
 from helpers.toys.computation import neuron_order
 from helpers.toys.figures import neuron_heatmap_row, norm_bar_grid, polytope_drawing
 
-matplotlib.use("Agg")
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("strict_figures")
 
 
 def test_grids_have_a_panel_per_setting_and_one_colour_bar():
