@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 from scipy.stats import spearmanr
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from helpers.book.results import verdict
 from helpers.book.section import scale_table, start_section

@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from helpers.book.results import verdict
 from helpers.book.section import scale_table, start_section
