@@ -176,9 +176,9 @@ results.claim(
     "the post's table (one run)",
     f"kept seed {'gives' if kept_absorbs else 'does not give'} that table; "
     f"{untied_absorbed} of {seeds} seeds do",
-    "yes if the kept seed's latents, described by what their encoder fires on and their decoder "
+    criterion="yes if the kept seed's latents, described by what their encoder fires on and their decoder "
     "writes, are exactly the post's table; partly if another seed's are",
-    verdict(kept_absorbs, untied_absorbed > 0),
+    holds=verdict(kept_absorbs, untied_absorbed > 0),
 )
 results.claim(
     "tied_clean",
@@ -186,9 +186,9 @@ results.claim(
     "all four latents clean",
     f"kept seed: smallest decoder cosine {tied_min_cos:.3f}, matching score {tied_score:.3f}; "
     f"{tied_clean} of {seeds} seeds clean (one latent per feature, cosine > {CLEAN_COSINE})",
-    f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
+    criterion=f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
     "the 4 features and no other live latent; partly if another seed has",
-    verdict(tied.kept.is_exactly(all_four), tied_clean > 0),
+    holds=verdict(tied.kept.is_exactly(all_four), tied_clean > 0),
 )
 display(Markdown(results.claim_table()))
 

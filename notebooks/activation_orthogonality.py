@@ -300,10 +300,10 @@ results.claim(
     "features 4-8 recovered perfectly",
     f"kept seed clean: {feature_list(fixed12.clean_features)}, at most {fixed_peaks} peak(s) per latent; "
     f"{results.metrics['parent12_fixed_seeds_exact']} of {seeds} seeds exact",
-    f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
+    criterion=f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
     "features 4-8 and no other live latent; partly if the most activation peaks on one of its "
     "latents is fewer than the plain SAE's; no otherwise",
-    verdict(fixed12.is_exactly(top), fixed_peaks < plain_peaks),
+    holds=verdict(fixed12.is_exactly(top), fixed_peaks < plain_peaks),
 )
 if training.jump_relu_run:
     jump12 = runs["5, 7 → 12", "jump"].kept
@@ -312,19 +312,23 @@ if training.jump_relu_run:
         "The JumpReLU variant (threshold at tau) also learns clean latents (optional in the post).",
         "not needed to fix absorption",
         f"kept seed clean: {feature_list(jump12.clean_features)}",
-        f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
-        "features 4-8 and no other live latent; no otherwise",
-        verdict(jump12.is_exactly(top)),
+        criterion=(
+            f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
+            "features 4-8 and no other live latent; no otherwise"
+        ),
+        holds=verdict(jump12.is_exactly(top)),
     )
 results.claim(
     "parent6_plain_merges",
     "With 6 the parent of 5 and 7, a plain tied SAE merges 5, 6, 7 into two latents and picks up feature 3.",
     "2 latents for 5, 6, 7; feature 3 represented",
     f"kept seed clean: {feature_list(plain6.clean_features)}; not clean among 5-7: {feature_list(merged)}",
-    f"yes if the kept plain seed has a clean latent (decoder cosine > {CLEAN_COSINE}) for feature 3 "
-    "and none for at least 2 of features 5, 6, 7; partly if it has none for at least 1 of them; "
-    "no otherwise",
-    verdict(3 in plain6.clean_features and len(merged) >= 2, bool(merged)),
+    criterion=(
+        f"yes if the kept plain seed has a clean latent (decoder cosine > {CLEAN_COSINE}) for feature 3 "
+        "and none for at least 2 of features 5, 6, 7; partly if it has none for at least 1 of them; "
+        "no otherwise"
+    ),
+    holds=verdict(3 in plain6.clean_features and len(merged) >= 2, bool(merged)),
 )
 results.claim(
     "parent6_fixed_drops_6",
@@ -332,10 +336,10 @@ results.claim(
     "clean latents for 3, 4, 5, 7, 8; none for 6",
     f"kept seed clean: {feature_list(fixed6.clean_features)}; broken latents: {len(fixed6.broken)}, "
     f"dead: {fixed6.dead}",
-    f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
+    criterion=f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
     f"{feature_list(wanted)} and no other live latent; partly if it has none for 6 and clean "
     "latents for at least 3 of those 5; no otherwise",
-    verdict(
+    holds=verdict(
         fixed6.is_exactly(wanted),
         6 not in fixed6.clean_features and len(fixed6.clean_features & wanted) >= 3,
     ),
@@ -345,19 +349,21 @@ results.claim(
     "In superposition (19-d), the plain tied SAE tracks 3, 4 and 8 and mixes 5-7.",
     "3, 4, 8 clean; 5, 6, 7 mixed",
     f"kept seed clean: {feature_list(plain_sup.clean_features)}",
-    f"yes if the kept plain seed has a clean latent (decoder cosine > {SUPERPOSITION_CLEAN_COSINE}) "
-    "for each of 3, 4, 8 and not for all of 5, 6, 7; no otherwise",
-    verdict({3, 4, 8} <= plain_sup.clean_features and not {5, 6, 7} <= plain_sup.clean_features),
+    criterion=(
+        f"yes if the kept plain seed has a clean latent (decoder cosine > {SUPERPOSITION_CLEAN_COSINE}) "
+        "for each of 3, 4, 8 and not for all of 5, 6, 7; no otherwise"
+    ),
+    holds=verdict({3, 4, 8} <= plain_sup.clean_features and not {5, 6, 7} <= plain_sup.clean_features),
 )
 results.claim(
     "superposition_fixed",
     "In superposition, activation orthogonality gives clean 3, 4, 5, 7, 8 but not 6.",
     "clean 3, 4, 5, 7, 8; not 6",
     f"kept seed clean: {feature_list(fixed_sup.clean_features)}",
-    f"yes if the kept seed has one live latent with decoder cosine > {SUPERPOSITION_CLEAN_COSINE} "
+    criterion=f"yes if the kept seed has one live latent with decoder cosine > {SUPERPOSITION_CLEAN_COSINE} "
     f"for each of {feature_list(wanted)} and no other live latent; partly if it has clean latents "
     "for more features than the plain SAE's kept seed; no otherwise",
-    verdict(
+    holds=verdict(
         fixed_sup.is_exactly(wanted),
         len(fixed_sup.clean_features) > len(plain_sup.clean_features),
     ),

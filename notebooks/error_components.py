@@ -398,8 +398,8 @@ results.claim(
     "‖x‖² is almost perfectly predictable from x (Fig. 7)",
     "almost perfectly",
     f"R² = {x_norm_r2:.3f}",
-    "yes if the probe's R² of ‖x‖² is at least 0.95; partly if at least 0.85",
-    verdict(x_norm_r2 >= 0.95, partly=x_norm_r2 >= 0.85),
+    criterion="yes if the probe's R² of ‖x‖² is at least 0.95; partly if at least 0.85",
+    holds=verdict(x_norm_r2 >= 0.95, partly=x_norm_r2 >= 0.85),
     estimate=x_norm_r2,
 )
 results.claim(
@@ -407,18 +407,22 @@ results.claim(
     "NonlinearError's norm is markedly less predictable than the other components' (Fig. 7)",
     "markedly lower",
     f"median R² {nonlinear_median:.3f} vs ≥ {lowest_other:.3f} for the others",
-    "yes if NonlinearError's median R² over the SAEs is more than 0.05 below the lowest median of the "
-    "other components but x; partly if below it",
-    verdict(nonlinear_median < lowest_other - 0.05, partly=nonlinear_median < lowest_other),
+    criterion=(
+        "yes if NonlinearError's median R² over the SAEs is more than 0.05 below the lowest median of the "
+        "other components but x; partly if below it"
+    ),
+    holds=verdict(nonlinear_median < lowest_other - 0.05, partly=nonlinear_median < lowest_other),
 )
 results.claim(
     "nonlinear_sae_fvu_higher",
     "an SAE on NonlinearError ends with a higher FVU than one on LinearError (Fig. 8 left)",
     "a few absolute % higher",
     f"{final_fvu['NonlinearError']:.3f} vs {final_fvu['LinearError']:.3f} ({fvu_gap:+.3f})",
-    "yes if the SAE on NonlinearError's test FVU exceeds the SAE on LinearError's by more than 0.01; "
-    "partly if by more than 0",
-    verdict(fvu_gap > 0.01, partly=fvu_gap > 0),
+    criterion=(
+        "yes if the SAE on NonlinearError's test FVU exceeds the SAE on LinearError's by more than 0.01; "
+        "partly if by more than 0"
+    ),
+    holds=verdict(fvu_gap > 0.01, partly=fvu_gap > 0),
     estimate=fvu_gap,
 )
 results.claim(
@@ -426,9 +430,11 @@ results.claim(
     "the SAE on LinearError has more interpretable latents (Fig. 8 right; ours: token-detection proxy)",
     "higher across all deciles (LLM judge)",
     f"balanced accuracy {detection_gap:+.3f} ± {detection_gap_ci:.3f}",
-    "yes if the difference in mean balanced accuracy (LinearError's SAE minus NonlinearError's) exceeds "
-    "its 95% half-width, so that its interval lies above 0; partly if it is above 0",
-    verdict(detection_gap > detection_gap_ci, partly=detection_gap > 0),
+    criterion=(
+        "yes if the difference in mean balanced accuracy (LinearError's SAE minus NonlinearError's) exceeds "
+        "its 95% half-width, so that its interval lies above 0; partly if it is above 0"
+    ),
+    holds=verdict(detection_gap > detection_gap_ci, partly=detection_gap > 0),
     estimate=detection_gap,
     interval=(detection_gap - detection_gap_ci, detection_gap + detection_gap_ci),
 )
@@ -437,18 +443,20 @@ results.claim(
     "each component recovers about its share of the downstream loss (Fig. 9)",
     "about its norm or variance share",
     f"within {ce_median_miss:.2f} of a prediction (median), {ce_max_miss:.2f} at worst",
-    "yes if every component's CE recovered is within 0.15 of the nearer of its two predictions; "
+    criterion="yes if every component's CE recovered is within 0.15 of the nearer of its two predictions; "
     "partly if the median one is",
-    verdict(ce_max_miss <= 0.15, partly=ce_median_miss <= 0.15),
+    holds=verdict(ce_max_miss <= 0.15, partly=ce_median_miss <= 0.15),
 )
 results.claim(
     "eq10_helps",
     "adding the nonlinear-error norm improves the prediction of larger SAEs' error norms (Eq. 10)",
     "a small but noticeable decrease in FVU",
     f"median {eq10_median:.1%}, max {eq10_max:.1%}; positive for {eq10_positive:.0%} of pairs",
-    "yes if the median decrease in FVU over the pairs is above 0 and the FVU falls for at least 80% of "
-    "pairs; partly if the median decrease is above 0",
-    verdict(eq10_median > 0 and eq10_positive >= 0.8, partly=eq10_median > 0),
+    criterion=(
+        "yes if the median decrease in FVU over the pairs is above 0 and the FVU falls for at least 80% of "
+        "pairs; partly if the median decrease is above 0"
+    ),
+    holds=verdict(eq10_median > 0 and eq10_positive >= 0.8, partly=eq10_median > 0),
 )
 display(Markdown(results.claim_table()))
 

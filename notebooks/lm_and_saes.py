@@ -410,9 +410,11 @@ results.claim(
     "The paper drops positions 0–199 of 1024 for this reason (the summary: they are easier to reconstruct).",
     f"At positions 1–{lm_config.keep_from - 1} the FVU is {early_over_late:.2f}× that at the kept "
     f"positions; position 0's norm is {bos_norm_ratio:.0f}× theirs.",
-    "yes if the widest reference-line SAE's FVU at positions 1 to keep_from − 1 is below its FVU at "
-    "the kept positions (ratio < 1); no otherwise",
-    verdict(early_over_late < 1),
+    criterion=(
+        "yes if the widest reference-line SAE's FVU at positions 1 to keep_from − 1 is below its FVU at "
+        "the kept positions (ratio < 1); no otherwise"
+    ),
+    holds=verdict(early_over_late < 1),
     estimate=early_over_late,
 )
 results.claim(
@@ -421,9 +423,9 @@ results.claim(
     "Gao et al.: both, for TopK SAEs; the dark-matter paper's Gemma Scope grid: both.",
     f"Falls with width at {share_falls_with_width:.0%} of k values, "
     f"with k at {share_falls_with_k:.0%} of widths.",
-    "yes if FVU falls strictly with width at every k and with k at every width; partly if the two "
+    criterion="yes if FVU falls strictly with width at every k and with k at every width; partly if the two "
     "shares (of k values, of widths) add up to at least 1",
-    verdict(
+    holds=verdict(
         share_falls_with_width == 1 and share_falls_with_k == 1,
         share_falls_with_width + share_falls_with_k >= 1,
     ),
@@ -436,10 +438,14 @@ if reference_k is not None:
         f"At k = {reference_k}: c = {fits[reference_k].c:.3f} ({constant_share:.0%} of the widest SAE's "
         f"FVU), m = {fits[reference_k].m:.2f}, "
         f"max |fit − FVU| = {fit_error:.4f} over {len(lines[reference_k])} widths.",
-        "yes if the fit at the k nearest the reference sparsity spans more than 3 widths, is within 0.01 "
-        "of every FVU and its c is more than 10% of the widest SAE's FVU; partly if it is within 0.01 "
-        "of every FVU",
-        verdict(len(lines[reference_k]) > 3 and constant_share > 0.1 and fit_error < 0.01, fit_error < 0.01),
+        criterion=(
+            "yes if the fit at the k nearest the reference sparsity spans more than 3 widths, is within 0.01 "
+            "of every FVU and its c is more than 10% of the widest SAE's FVU; partly if it is within 0.01 "
+            "of every FVU"
+        ),
+        holds=verdict(
+            len(lines[reference_k]) > 3 and constant_share > 0.1 and fit_error < 0.01, fit_error < 0.01
+        ),
     )
 results.claim(
     "few_dead_latents",
@@ -447,8 +453,12 @@ results.claim(
     "Gemma Scope and Gao et al. report few dead latents (AuxK keeps them alive).",
     f"At most {max_dead_in_training:.1f}% of a TopK SAE's latents dead at the end of training; "
     f"at most {max_never_fire:.1f}% of any main-site SAE's fire on no analysis token.",
-    "yes if the larger of the two dead shares is below 5% for every main-site SAE; partly if below 20%",
-    verdict(max(max_dead_in_training, max_never_fire) < 5, max(max_dead_in_training, max_never_fire) < 20),
+    criterion=(
+        "yes if the larger of the two dead shares is below 5% for every main-site SAE; partly if below 20%"
+    ),
+    holds=verdict(
+        max(max_dead_in_training, max_never_fire) < 5, max(max_dead_in_training, max_never_fire) < 20
+    ),
     estimate=max(max_dead_in_training, max_never_fire),
 )
 results.claim(
@@ -456,8 +466,8 @@ results.claim(
     "Splicing a reconstruction in keeps most of the model's next-token performance.",
     "Gemma Scope's SAEs recover most of the cross-entropy lost to zero-ablation.",
     f"{min_ce_recovered:.1f}%–{max_ce_recovered:.1f}% of the loss gap recovered.",
-    "yes if every main-site SAE recovers more than 80% of the loss gap; partly if more than 50%",
-    verdict(min_ce_recovered > 80, min_ce_recovered > 50),
+    criterion="yes if every main-site SAE recovers more than 80% of the loss gap; partly if more than 50%",
+    holds=verdict(min_ce_recovered > 80, min_ce_recovered > 50),
     estimate=min_ce_recovered,
 )
 display(Markdown(results.claim_table()))

@@ -504,9 +504,9 @@ results.claim(
     "with weight s_i along feature i.",
     "App. B.1: p = Σ s_i f_i is a perfect regression vector.",
     f"Held-out R² = {bernoulli_r2:.8f}; max |p·f_i − s_i| = {bernoulli_weight_error:.1e}.",
-    "yes if the held-out R² exceeds 0.9999 and every feature's weight is within 1e-3 of its active "
+    criterion="yes if the held-out R² exceeds 0.9999 and every feature's weight is within 1e-3 of its active "
     "value; no otherwise",
-    verdict(bernoulli_r2 > 0.9999 and bernoulli_weight_error < 1e-3),
+    holds=verdict(bernoulli_r2 > 0.9999 and bernoulli_weight_error < 1e-3),
 )
 results.claim(
     "poisson_formula",
@@ -515,9 +515,11 @@ results.claim(
     "re-derived here).",
     f"Held-out R² within {poisson_r2_gap:.4f} of the formula at λ = "
     f"{', '.join(f'{r:g}' for r in cfg.poisson_rates)}; mean p·f_i within {poisson_weight_gap:.1%} of 2λ+1.",
-    "yes if at every rate the measured R² is within 0.02 of the formula and the mean weight within 5% "
-    "of 2λ + 1; partly if the R² is within 0.05",
-    verdict(poisson_r2_gap < 0.02 and poisson_weight_gap < 0.05, poisson_r2_gap < 0.05),
+    criterion=(
+        "yes if at every rate the measured R² is within 0.02 of the formula and the mean weight within 5% "
+        "of 2λ + 1; partly if the R² is within 0.05"
+    ),
+    holds=verdict(poisson_r2_gap < 0.02 and poisson_weight_gap < 0.05, poisson_r2_gap < 0.05),
 )
 results.claim(
     "probe_along_decoder",
@@ -528,9 +530,11 @@ results.claim(
     f"{int(alignment.fired.sum()):,} latents (probe R² {b2_r2:.2f}); the weighted sum of decoder directions "
     f"predicts ‖y‖² with R² {b2_summed_r2:.2f}. §5.1's premise fails here: the latents' own squares are "
     f"{b2_own_share:.0%} of ‖y‖², the rest is overlap between latents firing together.",
-    "yes if the correlation over fired latents exceeds 0.8 and the median ratio lies in (0.67, 1.5); "
-    "partly if the correlation exceeds 0.5 or the weighted decoder sum's R² exceeds 0.5",
-    verdict(
+    criterion=(
+        "yes if the correlation over fired latents exceeds 0.8 and the median ratio lies in (0.67, 1.5); "
+        "partly if the correlation exceeds 0.5 or the weighted decoder sum's R² exceeds 0.5"
+    ),
+    holds=verdict(
         b2_correlation > 0.8 and 0.67 < b2_median_ratio < 1.5, b2_correlation > 0.5 or b2_summed_r2 > 0.5
     ),
 )
@@ -541,9 +545,11 @@ results.claim(
     "Input noise: Dense 0.9842, Introduced 0.1417; reconstruction noise: Dense 0.0988, Introduced 0.9036.",
     f"Input noise: Dense {table[0, 0]:.4f}, Introduced {table[0, 1]:.4f}; reconstruction noise: "
     f"Dense {table[1, 0]:.4f}, Introduced {table[1, 1]:.4f}.",
-    "yes if both diagonal correlations exceed both off-diagonal ones, the diagonal ones exceed 0.8 and "
-    "the off-diagonal ones are below 0.3 in size; partly if only the first",
-    verdict(dominance and diagonal.min() > 0.8 and np.abs(off_diagonal).max() < 0.3, dominance),
+    criterion=(
+        "yes if both diagonal correlations exceed both off-diagonal ones, the diagonal ones exceed 0.8 and "
+        "the off-diagonal ones are below 0.3 in size; partly if only the first"
+    ),
+    holds=verdict(dominance and diagonal.min() > 0.8 and np.abs(off_diagonal).max() < 0.3, dominance),
 )
 results.claim(
     "masked_latents_linear",
@@ -553,9 +559,11 @@ results.claim(
     f"Without noise its largest departure is {clean_drift:.0%} of the reconstruction FVU's rise over "
     f"0–{masked_percent[-1]:.0f}% masked; with noise it reaches {max_drift:.0%}: under strong input noise "
     "the nonlinear FVU falls as more is masked.",
-    "yes if the nonlinear FVU's largest departure is below 10% of the reconstruction FVU's rise without "
-    "noise and below 25% everywhere on the noise grid; partly if only without noise",
-    verdict(clean_drift < 0.1 and max_drift < 0.25, clean_drift < 0.1),
+    criterion=(
+        "yes if the nonlinear FVU's largest departure is below 10% of the reconstruction FVU's rise without "
+        "noise and below 25% everywhere on the noise grid; partly if only without noise"
+    ),
+    holds=verdict(clean_drift < 0.1 and max_drift < 0.25, clean_drift < 0.1),
 )
 results.claim(
     "random_vectors_parabola",
@@ -564,9 +572,11 @@ results.claim(
     "App. C: a parabola, with the least variance explained in the middle region.",
     f"The nonlinear FVU peaks at {random_peak_percent:.0f}% masked; its departure is {random_drift:.0%} of "
     f"the reconstruction's rise, against {clean_drift:.0%} for SAE latents.",
-    "yes if the random vectors' nonlinear FVU peaks strictly inside the range masked and departs more "
-    "than 3 times as far as the SAE latents'; partly if it only departs more than 3 times as far",
-    verdict(random_interior_peak and random_drift > 3 * clean_drift, random_drift > 3 * clean_drift),
+    criterion=(
+        "yes if the random vectors' nonlinear FVU peaks strictly inside the range masked and departs more "
+        "than 3 times as far as the SAE latents'; partly if it only departs more than 3 times as far"
+    ),
+    holds=verdict(random_interior_peak and random_drift > 3 * clean_drift, random_drift > 3 * clean_drift),
 )
 display(Markdown(results.claim_table()))
 

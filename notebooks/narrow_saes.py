@@ -241,9 +241,11 @@ for name in ("tied", "untied"):
         "features 4-8, one clean latent each",
         f"kept seed: clean latents for features {sorted(picks[name])}, matching score {scores[name]:.3f}; "
         f"{results.metrics[f'{name}_seeds_top']} of {seeds} seeds exact",
-        f"yes if the features with a clean latent (decoder cosine > {CLEAN_COSINE}) in the kept seed "
-        f"are exactly {feature_list(top)}; partly if they include some of them; no otherwise",
-        verdict(picks[name] == set(top), bool(picks[name] & set(top))),
+        criterion=(
+            f"yes if the features with a clean latent (decoder cosine > {CLEAN_COSINE}) in the kept seed "
+            f"are exactly {feature_list(top)}; partly if they include some of them; no otherwise"
+        ),
+        holds=verdict(picks[name] == set(top), bool(picks[name] & set(top))),
     )
 first, second = CHILDREN
 takes_parent = min(children.parent_cos.values())
@@ -253,8 +255,8 @@ results.claim(
     "both include a portion of feature 12",
     f"cosine with feature 12: {children.parent_cos[first]:.2f} (latent for 5), "
     f"{children.parent_cos[second]:.2f} (for 7)",
-    "yes if the smaller of the two latents' decoder cosines with feature 12 is > 0.1; no otherwise",
-    verdict(takes_parent > 0.1),
+    criterion="yes if the smaller of the two latents' decoder cosines with feature 12 is > 0.1; no otherwise",
+    holds=verdict(takes_parent > 0.1),
     estimate=takes_parent,
 )
 cross = children.other_child_cos
@@ -265,16 +267,19 @@ results.claim(
     "both negative",
     f"cosine with the other child: {cross[first]:.2f} (latent for 5), {cross[second]:.2f} (for 7); "
     "together they cancel the overlap through feature 12",
-    "yes if both latents have decoder cosine < -0.05 with the other child; partly if one has; no otherwise",
-    verdict(negatives == 2, negatives == 1),
+    criterion=(
+        "yes if both latents have decoder cosine < -0.05 with the other child; partly if one has; "
+        "no otherwise"
+    ),
+    holds=verdict(negatives == 2, negatives == 1),
 )
 results.claim(
     "latents_orthogonal",
     "The tied SAE's latents stay mutually orthogonal.",
     "all latent-latent cosines near 0",
     f"largest |cos| between latents: {max_latent_cos:.3f}",
-    "yes if the largest |cosine| between two of the kept seed's latents is < 0.1; no otherwise",
-    verdict(max_latent_cos < 0.1),
+    criterion="yes if the largest |cosine| between two of the kept seed's latents is < 0.1; no otherwise",
+    holds=verdict(max_latent_cos < 0.1),
     estimate=max_latent_cos,
 )
 results.claim(
@@ -282,9 +287,9 @@ results.claim(
     "Broken latents have several activation peaks, clean latents one.",
     "4 peaks on the broken latents, 1 on the others",
     f"broken latents: at least {broken_min_peaks} peaks; clean latents: at most {clean_max_peaks}",
-    "yes if the latents of features 5 and 7 have at least 2 activation peaks each and the other "
+    criterion="yes if the latents of features 5 and 7 have at least 2 activation peaks each and the other "
     "latents at most 1, one of them exactly 1; partly if only the first holds; no otherwise",
-    verdict(broken_min_peaks >= 2 and clean_max_peaks == 1, broken_min_peaks >= 2),
+    holds=verdict(broken_min_peaks >= 2 and clean_max_peaks == 1, broken_min_peaks >= 2),
 )
 display(Markdown(results.claim_table()))
 

@@ -426,8 +426,8 @@ results.claim(
     "A linear probe on x predicts the SAE error's squared norm (Eq. 2).",
     "Over 90% of the variance for every Gemma Scope SAE at layer 20 (Fig. 3 left).",
     f"{norm_r2_min:.1%}–{norm_r2_max:.1%} over {len(table)} SAEs.",
-    "yes if the norm probe's R² > 0.9 for every SAE; partly if > 0.7",
-    verdict(norm_r2_min > 0.9, norm_r2_min > 0.7),
+    criterion="yes if the norm probe's R² > 0.9 for every SAE; partly if > 0.7",
+    holds=verdict(norm_r2_min > 0.9, norm_r2_min > 0.7),
     estimate=norm_r2_min,
 )
 results.claim(
@@ -435,17 +435,19 @@ results.claim(
     "Wider and sparser SAEs have less predictable error norms.",
     "R² of the norm probe falls with width and rises with L0 (Fig. 3 left).",
     f"Spearman ρ of R² with width {norm_vs_width:.2f}, with L0 {norm_vs_l0:.2f}.",
-    "yes if, over the grid, Spearman's ρ of the norm probe's R² with width is < 0 and with L0 > 0; "
+    criterion="yes if, over the grid, Spearman's ρ of the norm probe's R² with width is < 0 and with L0 > 0; "
     "partly if one of the two",
-    verdict(norm_vs_width < 0 and norm_vs_l0 > 0, norm_vs_width < 0 or norm_vs_l0 > 0),
+    holds=verdict(norm_vs_width < 0 and norm_vs_l0 > 0, norm_vs_width < 0 or norm_vs_l0 > 0),
 )
 results.claim(
     "vector_probe_half",
     "A linear map of x predicts about half of the error vector (Eq. 3).",
     "R² roughly 0.4–0.6 over the Gemma Scope grid (Fig. 3 right).",
     f"{vector_r2_min:.2f}–{vector_r2_max:.2f}.",
-    "yes if every SAE's vector-probe R² lies in [0.3, 0.7]; partly if their range overlaps [0.3, 0.7]",
-    verdict(
+    criterion=(
+        "yes if every SAE's vector-probe R² lies in [0.3, 0.7]; partly if their range overlaps [0.3, 0.7]"
+    ),
+    holds=verdict(
         0.3 <= vector_r2_min and vector_r2_max <= 0.7,
         vector_r2_max >= 0.3 and vector_r2_min <= 0.7,
     ),
@@ -455,9 +457,11 @@ results.claim(
     "The vector probe explains less of the error for wider and denser SAEs.",
     "R² decreases with width and with L0 (Fig. 3 right).",
     f"Spearman ρ of R² with width {vector_vs_width:.2f}, with L0 {vector_vs_l0:.2f}.",
-    "yes if, over the grid, Spearman's ρ of the vector probe's R² with width and with L0 are both < 0; "
-    "partly if one of the two",
-    verdict(vector_vs_width < 0 and vector_vs_l0 < 0, vector_vs_width < 0 or vector_vs_l0 < 0),
+    criterion=(
+        "yes if, over the grid, Spearman's ρ of the vector probe's R² with width and with L0 are both < 0; "
+        "partly if one of the two"
+    ),
+    holds=verdict(vector_vs_width < 0 and vector_vs_l0 < 0, vector_vs_width < 0 or vector_vs_l0 < 0),
 )
 results.claim(
     "nonlinear_fvu_flat",
@@ -465,10 +469,12 @@ results.claim(
     "Nonlinear FVU flat across 16k–1M latents at fixed L0 (Fig. 5 left, Fig. 1).",
     f"Over {wide.width / narrow.width:.0f}× the width: nonlinear {nonlinear_change:+.0%}, "
     f"linear {linear_change:+.0%}.",
-    "yes if, from the narrowest to the widest SAE of the reference line, linear FVU falls and nonlinear "
-    "FVU's relative change is less than half of linear FVU's in size; partly if linear FVU falls and "
-    "nonlinear FVU changes less than it",
-    verdict(
+    criterion=(
+        "yes if, from the narrowest to the widest SAE of the reference line, linear FVU falls and nonlinear "
+        "FVU's relative change is less than half of linear FVU's in size; partly if linear FVU falls and "
+        "nonlinear FVU changes less than it"
+    ),
+    holds=verdict(
         linear_change < 0 and abs(nonlinear_change) < 0.5 * abs(linear_change),
         linear_change < 0 and abs(nonlinear_change) < abs(linear_change),
     ),
@@ -479,24 +485,26 @@ if fit is not None:
         "The power law's asymptote lies above the nonlinear error: linear error remains at any width.",
         "Fig. 1: the fit's constant is above the horizontal nonlinear fit.",
         f"c = {fit.c:.3f} against mean nonlinear FVU {nonlinear_level:.3f}.",
-        "yes if the fit's c exceeds the reference line's mean nonlinear FVU; no otherwise",
-        verdict(fit.c > nonlinear_level),
+        criterion="yes if the fit's c exceeds the reference line's mean nonlinear FVU; no otherwise",
+        holds=verdict(fit.c > nonlinear_level),
     )
 results.claim(
     "per_token_scaling_predictable",
     "A smaller SAE's per-token error norm predicts a larger one's (Eq. 5).",
     "High R² for all pairs of layer-20 SAEs (Fig. 5 right).",
     f"R² {pair_min:.2f}–{pair_values.max():.2f} (median {pair_median:.2f}) over {len(pair_values)} pairs.",
-    "yes if R² > 0.8 for every pair; partly if the median pair's R² > 0.8",
-    verdict(pair_min > 0.8, pair_median > 0.8),
+    criterion="yes if R² > 0.8 for every pair; partly if the median pair's R² > 0.8",
+    holds=verdict(pair_min > 0.8, pair_median > 0.8),
 )
 results.claim(
     "not_just_shrinkage",
     "The vector probe does more than undo shrinkage (App. A.1).",
     "Reconstructions are a little shorter than x, but the predicted error's cosine with x is far from ±1.",
     f"‖Sae(x)‖/‖x‖ = {norm_ratio:.3f} on average; |mean cos(b(x), x)| ≤ {max_abs_cosine:.2f}.",
-    "yes if every SAE's mean cosine of b(x) with x is below 0.5 in absolute value; partly if below 0.8",
-    verdict(max_abs_cosine < 0.5, max_abs_cosine < 0.8),
+    criterion=(
+        "yes if every SAE's mean cosine of b(x) with x is below 0.5 in absolute value; partly if below 0.8"
+    ),
+    holds=verdict(max_abs_cosine < 0.5, max_abs_cosine < 0.8),
     estimate=max_abs_cosine,
 )
 results.claim(
@@ -505,9 +513,11 @@ results.claim(
     "Fig. 12: the linear error norms fade from small to large SAEs; the nonlinear ones stay.",
     f"Mean norm, widest over narrowest: linear ×{linear_token_ratio:.2f}, "
     f"nonlinear ×{nonlinear_token_ratio:.2f} (token correlation {nonlinear_token_corr:.2f}).",
-    "yes if the ratio of mean norms (widest over narrowest SAE of the reference line) is lower for the "
-    "linear error than for the nonlinear and the nonlinear ratio is above 0.9; partly if only lower",
-    verdict(
+    criterion=(
+        "yes if the ratio of mean norms (widest over narrowest SAE of the reference line) is lower for the "
+        "linear error than for the nonlinear and the nonlinear ratio is above 0.9; partly if only lower"
+    ),
+    holds=verdict(
         linear_token_ratio < nonlinear_token_ratio and nonlinear_token_ratio > 0.9,
         linear_token_ratio < nonlinear_token_ratio,
     ),
@@ -517,8 +527,10 @@ results.claim(
     "The activation probe predicts the error norm better than token identity, L0, norm or loss (App. A.3).",
     "Yes past the first few layers of Gemma 2 9B (Fig. 13).",
     f"At every harvested site, by at least {probe_margin:.2f} in R².",
-    "yes if at every site the probe's R² exceeds the best baseline's (smallest margin > 0); no otherwise",
-    verdict(probe_margin > 0),
+    criterion=(
+        "yes if at every site the probe's R² exceeds the best baseline's (smallest margin > 0); no otherwise"
+    ),
+    holds=verdict(probe_margin > 0),
     estimate=probe_margin,
 )
 display(Markdown(results.claim_table()))

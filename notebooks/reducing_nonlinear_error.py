@@ -302,9 +302,11 @@ results.claim(
     "Yes, for every layer-20 Gemma Scope SAE it was run on (§7.1; the size of the drop is lost in "
     "our copy of the text).",
     f"FVU lower by {drop_min:.1%} to {drop_max:.1%} over {len(table)} widths.",
-    "yes if pursuit lowers the FVU at every width of the reference line (smallest drop > 0); partly if "
-    "at some width",
-    verdict(drop_min > 0, drop_max > 0),
+    criterion=(
+        "yes if pursuit lowers the FVU at every width of the reference line (smallest drop > 0); partly if "
+        "at some width"
+    ),
+    holds=verdict(drop_min > 0, drop_max > 0),
 )
 results.claim(
     "pursuit_keeps_nonlinear_fvu",
@@ -312,9 +314,12 @@ results.claim(
     "Yes: nonlinear FVU almost unchanged from Fig. 1; the 'encoder error' band of Fig. 1 is very narrow.",
     f"Nonlinear FVU changes by {nonlinear_change_min:+.1%} to {nonlinear_change_max:+.1%}; the nonlinear "
     f"part is {nonlinear_share_mean:.0%} of the drop on average (at most {nonlinear_share_max:.0%}).",
-    "yes if at every width the nonlinear part is less than half of the FVU drop in size and the nonlinear "
-    "FVU changes by at most 10%; partly if the nonlinear part is less than half of the drop on average",
-    verdict(
+    criterion=(
+        "yes if at every width the nonlinear part is less than half of the FVU drop in size and the "
+        "nonlinear FVU changes by at most 10%; partly if the nonlinear part is less than half of the drop "
+        "on average"
+    ),
+    holds=verdict(
         nonlinear_share_max < 0.5 and max(abs(nonlinear_change_min), abs(nonlinear_change_max)) <= 0.1,
         nonlinear_share_mean < 0.5,
     ),
@@ -326,8 +331,11 @@ results.claim(
     "A small share of SaeError (the figure is lost in our copy), from the layer-19 residual and "
     "layer-20 attention and MLP SAEs (Fig. 10b).",
     f"At most {earlier_error_best:.1%} of SaeError and {earlier_nonlinear_best:.1%} of NonlinearError.",
-    "yes if the best earlier component's R² of SaeError is between 0 and 0.25; partly if between 0 and 0.5",
-    verdict(0 < earlier_error_best < 0.25, 0 < earlier_error_best < 0.5),
+    criterion=(
+        "yes if the best earlier component's R² of SaeError is between 0 and 0.25; partly if between 0 "
+        "and 0.5"
+    ),
+    holds=verdict(0 < earlier_error_best < 0.25, 0 < earlier_error_best < 0.5),
     estimate=earlier_error_best,
 )
 results.claim(
@@ -336,8 +344,8 @@ results.claim(
     "Sae(x) explains a larger share of NonlinearError (the figure is lost in our copy), not surprising "
     "since the nonlinear error is a function of x.",
     f"Sae(x): {own_nonlinear:.1%} of NonlinearError; best earlier component {earlier_nonlinear_best:.1%}.",
-    "yes if Sae(x)'s R² of NonlinearError exceeds the best earlier component's and 0; no otherwise",
-    verdict(own_nonlinear > max(earlier_nonlinear_best, 0)),
+    criterion="yes if Sae(x)'s R² of NonlinearError exceeds the best earlier component's and 0; no otherwise",
+    holds=verdict(own_nonlinear > max(earlier_nonlinear_best, 0)),
 )
 results.claim(
     "adjacent_beats_pursuit",
@@ -346,9 +354,11 @@ results.claim(
     "a larger one.",
     f"Best earlier component removes {earlier_nonlinear_removed:.1%} of the nonlinear error's squared "
     f"norm; pursuit {pursuit_nonlinear_removed:+.1%} on average.",
-    "yes if the best earlier component's map removes a larger share of the nonlinear error than pursuit "
-    "does on average, and more than 0; no otherwise",
-    verdict(earlier_nonlinear_removed > max(pursuit_nonlinear_removed, 0)),
+    criterion=(
+        "yes if the best earlier component's map removes a larger share of the nonlinear error than pursuit "
+        "does on average, and more than 0; no otherwise"
+    ),
+    holds=verdict(earlier_nonlinear_removed > max(pursuit_nonlinear_removed, 0)),
 )
 display(Markdown(results.claim_table()))
 

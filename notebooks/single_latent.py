@@ -188,18 +188,20 @@ results.claim(
     "feature 0 plus children 1 and 2",
     f"cosine with the parent {results.metrics['untied_cos_parent']:.2f} / "
     f"{results.metrics['tied_cos_parent']:.2f} (untied / tied); with each child at least {merges:.2f}",
-    "yes if the untied decoder and the tied latent both have cosine > 0.1 with each child and "
+    criterion="yes if the untied decoder and the tied latent both have cosine > 0.1 with each child and "
     "their largest cosine with the parent; partly if only the first holds; no otherwise",
-    verdict(merges > 0.1 and parent_leads, merges > 0.1),
+    holds=verdict(merges > 0.1 and parent_leads, merges > 0.1),
 )
 results.claim(
     "excludes_independent",
     "The independent feature 3 is excluded.",
     "fully excluded",
     f"|cosine| with feature 3: at most {excluded:.3f}",
-    "yes if the larger |cosine| of the untied decoder and the tied latent with feature 3 is < 0.05; "
-    "no otherwise",
-    verdict(excluded < 0.05),
+    criterion=(
+        "yes if the larger |cosine| of the untied decoder and the tied latent with feature 3 is < 0.05; "
+        "no otherwise"
+    ),
+    holds=verdict(excluded < 0.05),
     estimate=excluded,
 )
 results.claim(
@@ -207,9 +209,9 @@ results.claim(
     "The untied encoder is nearly identical to the decoder (unlike absorption).",
     "nearly identical",
     f"cosine between encoder and decoder, in the features' terms: {encoder_vs_decoder:.4f}",
-    "yes if the cosine between the untied encoder and decoder, in the features' terms, is > 0.99; "
+    criterion="yes if the cosine between the untied encoder and decoder, in the features' terms, is > 0.99; "
     "partly if > 0.9; no otherwise",
-    verdict(encoder_vs_decoder > 0.99, encoder_vs_decoder > 0.9),
+    holds=verdict(encoder_vs_decoder > 0.99, encoder_vs_decoder > 0.9),
     estimate=encoder_vs_decoder,
 )
 results.claim(
@@ -217,9 +219,9 @@ results.claim(
     "The tied SAE learns nearly the same latent as the untied one.",
     "nearly identical representation",
     f"cosine between the tied latent and the untied decoder: {tied_vs_untied:.3f}",
-    "yes if the cosine between the tied latent and the untied decoder is > 0.95; partly if > 0.8; "
+    criterion="yes if the cosine between the tied latent and the untied decoder is > 0.95; partly if > 0.8; "
     "no otherwise",
-    verdict(tied_vs_untied > 0.95, tied_vs_untied > 0.8),
+    holds=verdict(tied_vs_untied > 0.95, tied_vs_untied > 0.8),
     estimate=tied_vs_untied,
 )
 display(Markdown(results.claim_table()))

@@ -304,9 +304,11 @@ results.claim(
     "sparse inputs: |x| computed in superposition for more features than neurons",
     f"at most {computed_max} features fully computed with {n_neurons} neurons; "
     f"{halves_max} halves (ReLU(x) or ReLU(−x)) computed at p = {probability[most_halves]:g}",
-    f"yes if at some probability |x| is computed (relative error < {threshold:g} on [−1, 1]) for more "
-    f"than {n_neurons} features (the number of neurons); partly if more than {n_neurons} halves are",
-    verdict(computed_max > n_neurons, halves_max > n_neurons),
+    criterion=(
+        f"yes if at some probability |x| is computed (relative error < {threshold:g} on [−1, 1]) for more "
+        f"than {n_neurons} features (the number of neurons); partly if more than {n_neurons} halves are"
+    ),
+    holds=verdict(computed_max > n_neurons, halves_max > n_neurons),
 )
 results.claim(
     "neurons_become_polysemantic",
@@ -314,9 +316,9 @@ results.claim(
     "dense: one feature per neuron; sparse: neurons read several features",
     f"polysemantic neurons {poly_dense:.0%} → {poly_sparse:.0%} "
     f"({' → '.join(f'{v:.0%}' for v in poly.tolist())})",
-    "yes if the share of polysemantic neurons is higher at the sparsest probability than at the "
+    criterion="yes if the share of polysemantic neurons is higher at the sparsest probability than at the "
     "densest and falls at most once along the sweep; partly if it is higher at the sparsest",
-    verdict(poly_sparse > poly_dense and poly_drops <= 1, poly_sparse > poly_dense),
+    holds=verdict(poly_sparse > poly_dense and poly_drops <= 1, poly_sparse > poly_dense),
 )
 basis_drops = int((basis_poly.diff() < -1e-6).sum())
 results.claim(
@@ -325,10 +327,12 @@ results.claim(
     "dense: monosemantic neurons for the top features; sparse: superposition across neurons",
     f"{basis_computed_dense} → {basis_computed_sparse} features reconstructed with "
     f"{section.basis_neurons} neurons; polysemantic {basis_poly_dense:.0%} → {basis_poly_sparse:.0%}",
-    f"yes if at the sparsest probability more than {section.basis_neurons} features are reconstructed "
-    f"(relative error < {threshold:g} on (0, 1]) and the share of polysemantic neurons is higher than "
-    "at the densest, having fallen at most once; partly if that share is higher",
-    verdict(
+    criterion=(
+        f"yes if at the sparsest probability more than {section.basis_neurons} features are reconstructed "
+        f"(relative error < {threshold:g} on (0, 1]) and the share of polysemantic neurons is higher than "
+        "at the densest, having fallen at most once; partly if that share is higher"
+    ),
+    holds=verdict(
         basis_computed_sparse > section.basis_neurons
         and basis_poly_sparse > basis_poly_dense
         and basis_drops <= 1,

@@ -222,9 +222,11 @@ results.claim(
     "Correlated features prefer orthogonal directions.",
     "correlated pairs orthogonal (a 'local orthogonal basis')",
     f"largest |cos| within a correlated pair: {correlated_max_abs_cos:.3f} (p = {p_check})",
-    f"yes if the largest |cos| within a correlated pair of the kept model at p = {p_check} is < 0.2; "
-    "partly if < 0.5",
-    verdict(correlated_max_abs_cos < 0.2, correlated_max_abs_cos < 0.5),
+    criterion=(
+        f"yes if the largest |cos| within a correlated pair of the kept model at p = {p_check} is < 0.2; "
+        "partly if < 0.5"
+    ),
+    holds=verdict(correlated_max_abs_cos < 0.2, correlated_max_abs_cos < 0.5),
     estimate=correlated_max_abs_cos,
 )
 results.claim(
@@ -232,9 +234,11 @@ results.claim(
     "Anticorrelated features prefer antipodal directions.",
     "anticorrelated pairs antipodal",
     f"largest cos within an anticorrelated pair: {anticorrelated_max_cos:.3f} (p = {p_check})",
-    f"yes if the largest cos within an anticorrelated pair of the kept model at p = {p_check} is < −0.9; "
-    "partly if < −0.5",
-    verdict(anticorrelated_max_cos < -0.9, anticorrelated_max_cos < -0.5),
+    criterion=(
+        f"yes if the largest cos within an anticorrelated pair of the kept model at p = {p_check} is < −0.9; "
+        "partly if < −0.5"
+    ),
+    holds=verdict(anticorrelated_max_cos < -0.9, anticorrelated_max_cos < -0.5),
     estimate=anticorrelated_max_cos,
 )
 results.claim(
@@ -244,10 +248,12 @@ results.claim(
     "correlated sets collapse to a PCA-like direction",
     f"collapsed pairs (cos > {collapse_threshold}): {collapsed_share[0]:.0%} with {pair_counts[0]} pairs, "
     f"{most_collapsed:.0%} with {pair_counts[-1]} pairs",
-    f"yes if at least 75% of the pairs are collapsed (cos > {collapse_threshold}) with {pair_counts[-1]} "
-    f"pairs and none with {pair_counts[0]}; partly if a larger share is collapsed with {pair_counts[-1]} "
-    f"pairs than with {pair_counts[0]}",
-    verdict(most_collapsed >= 0.75 and collapsed_share[0] == 0, most_collapsed > collapsed_share[0]),
+    criterion=(
+        f"yes if at least 75% of the pairs are collapsed (cos > {collapse_threshold}) with {pair_counts[-1]} "
+        f"pairs and none with {pair_counts[0]}; partly if a larger share is collapsed with {pair_counts[-1]} "
+        f"pairs than with {pair_counts[0]}"
+    ),
+    holds=verdict(most_collapsed >= 0.75 and collapsed_share[0] == 0, most_collapsed > collapsed_share[0]),
 )
 display(Markdown(results.claim_table()))
 

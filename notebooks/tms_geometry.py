@@ -261,9 +261,11 @@ results.claim(
     "a plateau at 1/2 (200 features in 20 dimensions)",
     f"{plateau_length} consecutive sparsities within ±0.05 of 1/2 "
     f"({section.n_features} features in {section.n_hidden} dimensions)",
-    "yes if dimensions per feature (kept seeds) stays within ±0.05 of 1/2 for at least 2 consecutive "
-    "sparsities; partly if for 1",
-    verdict(plateau_length >= 2, plateau_length == 1),
+    criterion=(
+        "yes if dimensions per feature (kept seeds) stays within ±0.05 of 1/2 for at least 2 consecutive "
+        "sparsities; partly if for 1"
+    ),
+    holds=verdict(plateau_length >= 2, plateau_length == 1),
     estimate=plateau_length,
 )
 results.claim(
@@ -272,9 +274,11 @@ results.claim(
     "most features at these fractions (paper's scatter)",
     f"{sticky_share:.0%} of {checked_features} represented features within ±0.05, "
     f"where dimensions per feature is in [1/3, 1]",
-    "yes if at least 60% of the represented features, at the sparsities where dimensions per feature "
-    "is in [1/3, 1], have a dimensionality within ±0.05 of a sticky fraction; partly if at least 40%",
-    verdict(sticky_share >= 0.6, sticky_share >= 0.4),
+    criterion=(
+        "yes if at least 60% of the represented features, at the sparsities where dimensions per feature "
+        "is in [1/3, 1], have a dimensionality within ±0.05 of a sticky fraction; partly if at least 40%"
+    ),
+    holds=verdict(sticky_share >= 0.6, sticky_share >= 0.4),
     estimate=sticky_share,
 )
 results.claim(
@@ -283,9 +287,11 @@ results.claim(
     "each sticky fraction is one polytope in its own subspace",
     f"{polytope_share:.0%} of the represented features lie in named polytopes; "
     f"shapes found: {', '.join(shapes_found)}",
-    "yes if at least 60% of the represented features in that range lie in groups shaped like a named "
-    "polytope and at least 2 different shapes occur; partly if at least 30% do",
-    verdict(polytope_share >= 0.6 and distinct_polytopes >= 2, polytope_share >= 0.3),
+    criterion=(
+        "yes if at least 60% of the represented features in that range lie in groups shaped like a named "
+        "polytope and at least 2 different shapes occur; partly if at least 30% do"
+    ),
+    holds=verdict(polytope_share >= 0.6 and distinct_polytopes >= 2, polytope_share >= 0.3),
 )
 display(Markdown(results.claim_table()))
 

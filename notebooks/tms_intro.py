@@ -181,27 +181,29 @@ results.claim(
     "Dense features: only the two most important features are represented, orthogonally (PCA-like).",
     "2 of 5 features kept, orthogonal; the other 3 dropped",
     f"{dense_count} kept (features {dense_features.tolist()}), |cos| = {dense_cos:.3f}",
-    "yes if, at the densest setting, exactly 2 features are represented, they are features 0 and 1, "
-    "and their |cos| < 0.1; partly if exactly 2 are represented",
-    verdict(dense_count == 2 and top_two and dense_cos < 0.1, dense_count == 2),
+    criterion=(
+        "yes if, at the densest setting, exactly 2 features are represented, they are features 0 and 1, "
+        "and their |cos| < 0.1; partly if exactly 2 are represented"
+    ),
+    holds=verdict(dense_count == 2 and top_two and dense_cos < 0.1, dense_count == 2),
 )
 results.claim(
     "sparse_superposition",
     "Sparse features: more features than dimensions, all five as a pentagon at the sparsest setting.",
     "5 features in 2 dimensions, a regular pentagon",
     f"{sparse_count} kept; largest deviation from 72° gaps: {pentagon_error:.1f}°",
-    "yes if, at the sparsest setting, all 5 features are represented and every angle between "
+    criterion="yes if, at the sparsest setting, all 5 features are represented and every angle between "
     "neighbours is within 10° of 72°; partly if more than 2 are represented",
-    verdict(sparse_count == 5 and pentagon_error < 10, sparse_count > 2),
+    holds=verdict(sparse_count == 5 and pentagon_error < 10, sparse_count > 2),
 )
 results.claim(
     "monotone",
     "The number of represented features grows as features get sparser.",
     "2 → antipodal pairs → 5",
     f"{' → '.join(map(str, best_count.tolist()))} ({monotone_drops} drops)",
-    "yes if the count of represented features (kept seeds, dense to sparse) never drops; "
+    criterion="yes if the count of represented features (kept seeds, dense to sparse) never drops; "
     "partly if it drops once",
-    verdict(monotone_drops == 0, monotone_drops == 1),
+    holds=verdict(monotone_drops == 0, monotone_drops == 1),
     estimate=monotone_drops,
 )
 display(Markdown(results.claim_table()))

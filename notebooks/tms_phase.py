@@ -286,10 +286,10 @@ results.claim(
     "three regimes as described (phase diagram, n=2, m=1)",
     f"densest row: {phase_names(grid[-1])}; sparsest row: {phase_names(grid[0])}; "
     f"an intermediate row with all three in order: {'found' if regimes.intermediate else 'none'}",
-    "yes if all 3 regimes show: the densest row has the extra feature dropped wherever r < 0.9 and "
+    criterion="yes if all 3 regimes show: the densest row has the extra feature dropped wherever r < 0.9 and "
     "dedicated wherever r > 1.1, the sparsest row has it in superposition everywhere, and a row in "
     "between runs dropped → superposition → dedicated; partly if 2 of the 3 show",
-    verdict(regimes_found == 3, regimes_found == 2),
+    holds=verdict(regimes_found == 3, regimes_found == 2),
     estimate=regimes_found,
 )
 results.claim(
@@ -298,8 +298,8 @@ results.claim(
     "a real phase change; crossing candidate losses, a kink in the optimal loss",
     f"{in_between_pct:.1f}% of kept models have 0.2 < ‖W₁‖ < 0.8 (analytic optimum: "
     f"{analytic_in_between_pct:.1f}%)",
-    "yes if at most 5% of the kept models have 0.2 < ‖W₁‖ < 0.8; partly if at most 15%",
-    verdict(in_between_pct <= 5, in_between_pct <= 15),
+    criterion="yes if at most 5% of the kept models have 0.2 < ‖W₁‖ < 0.8; partly if at most 15%",
+    holds=verdict(in_between_pct <= 5, in_between_pct <= 15),
     estimate=in_between_pct,
 )
 results.claim(
@@ -307,8 +307,10 @@ results.claim(
     "The empirical phase diagram matches the analytic one from the three candidate solutions.",
     "empirical and theoretical diagrams match (shown side by side)",
     f"{agreement:.1f}% of {n_cells} cells agree ({disagreeing} disagree)",
-    "yes if the trained and analytic phases agree on at least 90% of the cells; partly if on at least 75%",
-    verdict(agreement >= 90, agreement >= 75),
+    criterion=(
+        "yes if the trained and analytic phases agree on at least 90% of the cells; partly if on at least 75%"
+    ),
+    holds=verdict(agreement >= 90, agreement >= 75),
     estimate=agreement,
 )
 display(Markdown(results.claim_table()))

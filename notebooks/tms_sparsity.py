@@ -279,18 +279,22 @@ results.claim(
     f"{' / '.join(map(str, linear_counts.tolist()))} features from S = 0 to 0.999"
     f"{' (the top ' + str(m) + ')' if linear_top_m else ' (not always the top ones)'}; "
     f"mean superposition ≤ {linear_superposition_max:.3f}",
-    f"yes if the linear model represents exactly the top {m} features at every sparsity and its mean "
-    f"superposition stays < 0.05; partly if it represents exactly {m} at every sparsity",
-    verdict(linear_all_m and linear_top_m and linear_superposition_max < 0.05, linear_all_m),
+    criterion=(
+        f"yes if the linear model represents exactly the top {m} features at every sparsity and its mean "
+        f"superposition stays < 0.05; partly if it represents exactly {m} at every sparsity"
+    ),
+    holds=verdict(linear_all_m and linear_top_m and linear_superposition_max < 0.05, linear_all_m),
 )
 results.claim(
     "relu_superposition",
     "With a ReLU the model represents more features than dimensions as sparsity grows.",
     f"{m} features when dense; more than {m}, in superposition, as S grows",
     f"{' → '.join(map(str, relu_counts.tolist()))} ({relu_drops} drops)",
-    f"yes if the ReLU model represents exactly {m} features at S = 0, more than {m} at the sparsest S, "
-    f"and its count drops at most once; partly if more than {m} at the sparsest S",
-    verdict(relu_dense == m and relu_sparse > m and relu_drops <= 1, relu_sparse > m),
+    criterion=(
+        f"yes if the ReLU model represents exactly {m} features at S = 0, more than {m} at the sparsest S, "
+        f"and its count drops at most once; partly if more than {m} at the sparsest S"
+    ),
+    holds=verdict(relu_dense == m and relu_sparse > m and relu_drops <= 1, relu_sparse > m),
 )
 shared_dense, shared_sparse = mean_shared["relu"][0], mean_shared["relu"][-1]
 results.claim(
@@ -298,9 +302,13 @@ results.claim(
     "The represented features share their directions more as sparsity grows.",
     "superposition colour rises from none (dense) to strong (sparse)",
     f"mean superposition {shared_dense:.2f} → {shared_sparse:.2f} ({superposition_drops} drops)",
-    "yes if the ReLU model's mean superposition at the sparsest S exceeds that at S = 0 by more than "
-    "0.1 and drops at most once in between; partly if it ends higher than it starts",
-    verdict(shared_sparse > shared_dense + 0.1 and superposition_drops <= 1, shared_sparse > shared_dense),
+    criterion=(
+        "yes if the ReLU model's mean superposition at the sparsest S exceeds that at S = 0 by more than "
+        "0.1 and drops at most once in between; partly if it ends higher than it starts"
+    ),
+    holds=verdict(
+        shared_sparse > shared_dense + 0.1 and superposition_drops <= 1, shared_sparse > shared_dense
+    ),
 )
 if reference is not None:
     hidden = section.reference_hidden
@@ -310,9 +318,11 @@ if reference is not None:
         f"about {hidden} features when dense, many more than {hidden} when sparse",
         f"{' → '.join(map(str, reference_counts.tolist()))} ({reference_drops} drops, "
         f"{section.reference_seeds} seeds per sparsity)",
-        f"yes if it represents at most {hidden} features at S = 0, more than {hidden} at the sparsest S, "
-        f"and its count drops at most once; partly if more than {hidden} at the sparsest S",
-        verdict(
+        criterion=(
+            f"yes if it represents at most {hidden} features at S = 0, more than {hidden} at the sparsest S, "
+            f"and its count drops at most once; partly if more than {hidden} at the sparsest S"
+        ),
+        holds=verdict(
             reference_dense <= hidden and reference_sparse > hidden and reference_drops <= 1,
             reference_sparse > hidden,
         ),

@@ -239,8 +239,8 @@ results.claim(
     "2 dead, 1 duplicate pair, 1 combo latent (one run)",
     f"kept seed: {untied_best.dead} dead, {untied_best.duplicates} duplicate(s), {len(untied_best.broken)} "
     f"broken; {untied_misused} of {seeds} seeds misuse spare latents; {len(combos)} combo latent(s) in all",
-    "yes if the kept seed has at least one duplicate or broken live latent; no otherwise",
-    verdict(untied_best.extras > 0),
+    criterion="yes if the kept seed has at least one duplicate or broken live latent; no otherwise",
+    holds=verdict(untied_best.extras > 0),
     estimate=untied_best.extras,
 )
 results.claim(
@@ -249,18 +249,22 @@ results.claim(
     "4 clean latents, 4 dead",
     f"kept seed: {len(tied_best.clean)} clean (min cos {tied_min_cos:.3f}, matching score "
     f"{tied_score:.3f}), {tied_best.dead} dead; {tied_exact_seeds} of {seeds} seeds exact",
-    f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
-    "4 features, no other live latent, and the smallest of those cosines > 0.95; no otherwise",
-    verdict(tied_best.is_exactly(ALL_FEATURES) and tied_min_cos > 0.95),
+    criterion=(
+        f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
+        "4 features, no other live latent, and the smallest of those cosines > 0.95; no otherwise"
+    ),
+    holds=verdict(tied_best.is_exactly(ALL_FEATURES) and tied_min_cos > 0.95),
 )
 results.claim(
     "tied_hierarchy_exact",
     "With feature 0 the parent of features 1 and 2, the tied SAE is still exact.",
     "still perfect",
     f"kept seed {'is' if hierarchy_exact else 'is not'} exact; {hierarchy_exact_seeds} of {seeds} seeds are",
-    f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
-    "4 features and no other live latent; no otherwise",
-    verdict(hierarchy_exact),
+    criterion=(
+        f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
+        "4 features and no other live latent; no otherwise"
+    ),
+    holds=verdict(hierarchy_exact),
 )
 display(Markdown(results.claim_table()))
 

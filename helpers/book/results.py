@@ -76,6 +76,7 @@ class Results:
         claim: str,
         paper: str,
         ours: str,
+        *,
         criterion: str,
         holds: str,
         estimate: Any = None,

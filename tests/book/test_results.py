@@ -9,8 +9,26 @@ def test_results_json_has_the_shared_shape(tmp_path):
     results = Results("demo", "smoke", 3, tmp_path)
     assert results.metric("count", 2) == 2
     results.metric("ratio", 0.25)
-    results.claim("c1", "A claim.", "paper says", "we see", "yes if x > 1; partly if x > 0", "partly", 0.5)
-    results.claim("c2", "Another.", "p", "o", "yes if the interval is above 0", "yes", 0.3, (0.1, 0.5), 0.01)
+    results.claim(
+        "c1",
+        "A claim.",
+        "paper says",
+        "we see",
+        criterion="yes if x > 1; partly if x > 0",
+        holds="partly",
+        estimate=0.5,
+    )
+    results.claim(
+        "c2",
+        "Another.",
+        "p",
+        "o",
+        criterion="yes if the interval is above 0",
+        holds="yes",
+        estimate=0.3,
+        interval=(0.1, 0.5),
+        control=0.01,
+    )
     data = json.loads((tmp_path / "results.json").read_text())
     assert data == {
         "notebook": "demo",
@@ -62,17 +80,27 @@ def test_numpy_and_torch_scalars_become_plain_numbers(tmp_path):
         (lambda r: r.metric("x", float("nan")), ValueError, "finite"),
         (lambda r: r.label("x", 2.0), TypeError, "label 'x' must be a string"),
         (
-            lambda r: r.claim("c", "claim", "p", "o", "rule", "maybe"),
+            lambda r: r.claim("c", "claim", "p", "o", criterion="rule", holds="maybe"),
             ValueError,
             "choose one of yes, partly, no",
         ),
-        (lambda r: r.claim("c", "claim", "p", "o", " ", "yes"), ValueError, "state its criterion"),
         (
-            lambda r: r.claim("c", "claim", "p", "o", "rule", "yes", 1, (2, 1)),
+            lambda r: r.claim("c", "claim", "p", "o", criterion=" ", holds="yes"),
+            ValueError,
+            "state its criterion",
+        ),
+        (
+            lambda r: r.claim(
+                "c", "claim", "p", "o", criterion="rule", holds="yes", estimate=1, interval=(2, 1)
+            ),
             ValueError,
             "give \\[low, high\\]",
         ),
-        (lambda r: r.claim("c", "claim", "p", "o", "rule", "yes", float("inf")), ValueError, "finite"),
+        (
+            lambda r: r.claim("c", "claim", "p", "o", criterion="rule", holds="yes", estimate=float("inf")),
+            ValueError,
+            "finite",
+        ),
     ],
 )
 def test_bad_results_are_refused(tmp_path, call, error, message):
@@ -82,14 +110,14 @@ def test_bad_results_are_refused(tmp_path, call, error, message):
 
 def test_duplicate_claims_are_refused(tmp_path):
     results = Results("demo", "smoke", 0, tmp_path)
-    results.claim("c", "claim", "p", "o", "rule", "yes")
+    results.claim("c", "claim", "p", "o", criterion="rule", holds="yes")
     with pytest.raises(ValueError, match="recorded twice"):
-        results.claim("c", "claim", "p", "o", "rule", "yes")
+        results.claim("c", "claim", "p", "o", criterion="rule", holds="yes")
 
 
 def test_claim_table_escapes_pipes_and_shows_the_criterion(tmp_path):
     results = Results("demo", "smoke", 0, tmp_path)
-    results.claim("c", "a | b", "p", "o", "yes if R² ≥ 0.9", "no")
+    results.claim("c", "a | b", "p", "o", criterion="yes if R² ≥ 0.9", holds="no")
     table = results.claim_table().splitlines()
     assert table[0] == "| Claim | Paper | Ours | Criterion | Holds here? |"
     assert "a \\| b" in table[2] and "yes if R² ≥ 0.9" in table[2] and "✗ no" in table[2]
@@ -97,8 +125,18 @@ def test_claim_table_escapes_pipes_and_shows_the_criterion(tmp_path):
 
 def test_interval_and_control_columns_appear_when_a_row_has_them(tmp_path):
     results = Results("demo", "smoke", 0, tmp_path)
-    results.claim("a", "claim", "p", "o", "rule", "yes")
-    results.claim("b", "claim", "p", "o", "rule", "partly", 0.5, (0.25, 0.75), 0.0123)
+    results.claim("a", "claim", "p", "o", criterion="rule", holds="yes")
+    results.claim(
+        "b",
+        "claim",
+        "p",
+        "o",
+        criterion="rule",
+        holds="partly",
+        estimate=0.5,
+        interval=(0.25, 0.75),
+        control=0.0123,
+    )
     header, _, first, second = results.claim_table().splitlines()
     assert header == "| Claim | Paper | Ours | Criterion | Interval | Control | Holds here? |"
     assert first.endswith("| – | – | ✓ yes |") and second.endswith("| [0.25, 0.75] | 0.0123 | ~ partly |")
