@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test bench section plan lab lint lock clean check-profile
+.PHONY: book test bench section plan verify lab lint lock clean check-profile
 
 ## make book [PROFILE=cpu] [SEED=0]: execute every section with papermill, render _build/html
 book: check-profile $(READY)
@@ -31,6 +31,10 @@ section: check-profile $(READY)
 ## make plan [PROFILE=cpu]: which sections `make book` would execute, and why (executes nothing)
 plan: check-profile $(READY)
 	$(PY) -m helpers.build --profile $(PROFILE) --seed $(SEED) --plan
+
+## make verify: check every cached artefact against its manifest; name what would be rebuilt (exit 1 if any)
+verify: $(READY)
+	$(PY) -m helpers.verify
 
 ## make lab: JupyterLab on notebooks/, opening each .py section as a notebook
 lab: $(READY)

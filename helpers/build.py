@@ -9,7 +9,10 @@ sections named in its code or in the helpers it imports (`config.lm`, `profile.s
 and the key holds their resolved values, not the source of `helpers/profiles.py`: editing one
 Part's settings leaves the other Parts' sections cached. `--plan` prints what would re-execute and
 why, executing nothing. Executed notebooks, their logs and `results.json` live under
-`<cache>/book/<profile>-seed<seed>/`. Jupyter Book then renders what papermill executed.
+`<cache>/book/<profile>-seed<seed>/`; each section's key file, written last, also records the size
+and sha256 of its executed notebook and results, so an edited or damaged cached run is reported
+and executed again, never rendered. The kernel imports `helpers` from this checkout, and one build
+at a time works on a cache (a second waits). Jupyter Book then renders what papermill executed.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +43,17 @@ from helpers.book.dependencies import (
     notebook_source,
     sections_read,
 )
+from helpers.book.disk import describe_os_error
+from helpers.book.integrity import (
+    difference,
+    files_under,
+    read_json,
+    record_files,
+    write_json_atomically,
+)
+from helpers.book.lock import exclusive
 from helpers.book.npm_assets import install_mathjax
-from helpers.book.paths import REPO, cache_root
+from helpers.book.paths import CHECKOUT_VARIABLE, REPO, cache_root, installed_checkout
 from helpers.book.results import read_results
 
 TOC = REPO / "_toc.yml"
@@ -160,20 +175,68 @@ class RunFolder:
         return self.root / "logs" / f"{slug}.log"
 
 
+def output_files(folder: RunFolder, slug: str) -> list[str]:
+    """The files of a section's executed run, relative to the run folder: its notebook and results."""
+    results = folder.results_dir(slug)
+    recorded = [f"results/{slug}/{name}" for name in files_under(results)] if results.is_dir() else []
+    return [f"executed/{slug}.ipynb", *recorded]
+
+
+def run_damage(folder: RunFolder, slug: str) -> str | None:
+    """None if a section's cached run matches what its key file records; else what is wrong."""
+    recorded = read_json(folder.key(slug))
+    if not isinstance(recorded, dict) or not {"key", "outputs"} <= recorded.keys():
+        return "its key file is unreadable or of an older format"
+    damage = difference(folder.root, recorded["outputs"], output_files(folder, slug))
+    if damage:
+        return damage
+    try:
+        read_results(folder.results_dir(slug) / "results.json")
+    except (OSError, ValueError, KeyError) as error:
+        return f"its results.json is invalid ({error})"
+    return None
+
+
 def cached_state(folder: RunFolder, slug: str, key: dict[str, Any]) -> str | None:
     """None if the cached run is complete, intact and current; else why it must run again."""
-    key_file = folder.key(slug)
-    if not key_file.is_file():
+    if not folder.key(slug).is_file():
         return "not executed yet"
-    try:
-        old = json.loads(key_file.read_text())
-        nbformat.read(folder.notebook(slug), as_version=4)
-        read_results(folder.results_dir(slug) / "results.json")
-    except (OSError, ValueError, KeyError, nbformat.reader.NotJSONError) as error:
-        return f"the cached run is unreadable ({type(error).__name__}); rebuilding it"
+    damage = run_damage(folder, slug)
+    if damage:
+        return f"the cached run is damaged: {damage}; executing it again"
+    old = read_json(folder.key(slug))["key"]
     if old != key:
         return what_changed(old, key)
     return None
+
+
+@contextmanager
+def kernels_import_this_checkout() -> Iterator[None]:
+    """Kernels started inside the block import `helpers` from this checkout, first on their path,
+    and know which checkout the build keyed (`helpers.book.paths.check_checkout` compares)."""
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", CHECKOUT_VARIABLE)}
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), saved["PYTHONPATH"])))
+    os.environ[CHECKOUT_VARIABLE] = str(REPO)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_environment() -> None:
+    """Refuse to build when this environment's `helpers` is another checkout: its packages were
+    installed for that checkout's lock, not the one the sections are keyed on."""
+    installed = installed_checkout()
+    if installed is not None and installed != REPO:
+        raise BuildError(
+            f"this environment's helpers is the checkout {installed}, not {REPO}, which you are "
+            f"building. Run `make book` in {REPO} (it sets up {REPO / '.venv'}), or "
+            f"`pip install -e {REPO}` into this environment."
+        )
 
 
 def _hide_injected_parameters(path: Path) -> None:
@@ -199,7 +262,7 @@ def execute(slug: str, profile: str, seed: int, folder: RunFolder, progress: boo
     jupytext.write(jupytext.read(notebook_source(slug)), source)
     key = execution_key(slug, profile, seed)
     start = time.perf_counter()
-    with open(folder.log(slug), "w") as log:
+    with open(folder.log(slug), "w") as log, kernels_import_this_checkout():
         try:
             papermill.execute_notebook(
                 str(source),
@@ -230,7 +293,8 @@ def execute(slug: str, profile: str, seed: int, folder: RunFolder, progress: boo
         read_results(folder.results_dir(slug) / "results.json")
     except (OSError, ValueError) as error:
         raise BuildError(f"{slug} ran but wrote no valid results.json: {error}") from None
-    folder.key(slug).write_text(json.dumps(key, indent=2, sort_keys=True) + "\n")
+    outputs = record_files(folder.root, output_files(folder, slug))
+    write_json_atomically(folder.key(slug), {"key": key, "outputs": outputs})
     return time.perf_counter() - start
 
 
@@ -361,16 +425,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.plan:
             print_plan(plan(args.only or slugs, args.profile, args.seed, folder))
             return 0
-        start = time.perf_counter()
-        execute_all(args.only or slugs, args.profile, args.seed, folder, force=args.force)
-        print(
-            f"notebooks: done in {time.perf_counter() - start:.1f} s; executed copies in {folder.root}",
-            flush=True,
-        )
-        if not (args.only or args.no_render):
-            render(slugs, folder)
+        check_environment()
+        with exclusive(folder.root.parent / "build.lock", f"the book cache {folder.root.parent}"):
+            start = time.perf_counter()
+            execute_all(args.only or slugs, args.profile, args.seed, folder, force=args.force)
+            print(
+                f"notebooks: done in {time.perf_counter() - start:.1f} s; executed copies in {folder.root}",
+                flush=True,
+            )
+            if not (args.only or args.no_render):
+                render(slugs, folder)
     except (BuildError, profiles.ConfigError) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
+    except OSError as error:
+        print(f"error: {describe_os_error(error)}", file=sys.stderr, flush=True)
         return 1
     return 0
 

@@ -20,7 +20,9 @@ import argparse
 import dataclasses
 import itertools
 import json
+import math
 import operator
+import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,7 +50,8 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float, not a bool (`inf` and `nan` are no setting's value)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def series(
 
 
 POSITIVE_INT = integer(1)
-POSITIVE = Check(lambda v: _is_number(v) and v > 0, "a positive number")
+POSITIVE = Check(lambda v: _is_number(v) and v > 0, "a positive finite number")
 PROBABILITY = number_in("(0, 1]")
 FLAG = Check(lambda v: isinstance(v, bool), "True or False")
 
@@ -290,7 +293,7 @@ class TmsGeometry(Section):
     n_sparsities: int = setting(20, integer(2), "feature probabilities trained")
     max_inverse_density: float = setting(
         100.0,
-        number_in("(1, inf)", "1 / the sparsest feature probability"),
+        number_in("(1, inf)", "1 / the sparsest feature probability; finite"),
         "1 / the sparsest feature probability",
     )
     seeds_per_setting: int = setting(10, POSITIVE_INT, "seeds trained per probability")
@@ -470,6 +473,11 @@ class SaeSuite(Section):
             lambda s: max(s.ks) <= min(s.widths),
             lambda s: f"each at most the smallest of {s.SECTION}.widths = {s.widths}",
         ),
+        Rule(
+            "jumprelu_l0",
+            lambda s: not s.jumprelu_widths or s.jumprelu_l0 <= min(s.jumprelu_widths),
+            lambda s: f"at most the smallest of {s.SECTION}.jumprelu_widths = {s.jumprelu_widths}",
+        ),
         compare("neighbour_k", "at most", "neighbour_width"),
         compare("samples", "at least", "batch_size"),
     )
@@ -533,6 +541,7 @@ class ActivationModels(Section):
     random_frequency_exponent: float = setting(1.0, POSITIVE, "App. C frequency exponent a (ours)")
 
     RULES = (
+        compare("synthetic_l0", "at most", "synthetic_width"),
         compare("random_l0", "below", "random_vectors"),
         compare("theory_features", "at most", "theory_dim", "the features are orthogonal"),
     )
@@ -595,6 +604,13 @@ class Profile:
 
     def __post_init__(self) -> None:
         _refuse_unless(DEVICE.holds(self.device), "device", self.device, DEVICE.allowed)
+        passage = self.decomposition.passage_context
+        _refuse_unless(
+            passage < self.lm.analysis_contexts,
+            "decomposition.passage_context",
+            passage,
+            f"below lm.analysis_contexts = {self.lm.analysis_contexts} (it names an analysis context)",
+        )
 
     def torch_device(self) -> torch.device:
         """The device to compute on: the GPU when one is present and `device` is `auto`."""
@@ -790,12 +806,46 @@ def _overridden(profile: Profile, dotted: str, value: Any) -> Profile:
 
 def load(name: str, overrides: dict[str, Any] | None = None) -> Profile:
     """Resolve a profile name and optional dotted overrides into a frozen, validated config."""
-    if name not in PROFILES:
+    if not isinstance(name, str) or name not in PROFILES:
         raise ConfigError(f"unknown profile {name!r}: choose one of {', '.join(PROFILES)}.")
     profile = PROFILES[name]
     for dotted, value in (overrides or {}).items():
         profile = _overridden(profile, dotted, value)
     return profile
+
+
+def _overrides_dict(overrides: Any) -> dict[str, Any]:
+    """OVERRIDES as a dict: given as one, or as a JSON object in a string (`papermill -p`), or None."""
+    if overrides is None:
+        return {}
+    if isinstance(overrides, str):
+        try:
+            overrides = json.loads(overrides) if overrides.strip() else {}
+        except ValueError as error:
+            raise ConfigError(
+                f"OVERRIDES = {overrides!r} is not valid JSON ({error}); write it as "
+                """'{"toy.steps": 2000}'."""
+            ) from None
+    if not isinstance(overrides, dict) or not all(isinstance(k, str) for k in overrides):
+        raise ConfigError(
+            f"OVERRIDES = {overrides!r} is not allowed: OVERRIDES must be a dict of dotted setting "
+            """names, such as {"toy.steps": 2000}, or the same as a JSON string."""
+        )
+    return overrides
+
+
+def notebook_parameters(profile: Any, seed: Any, results_dir: Any, overrides: Any) -> Profile:
+    """Check a notebook's four parameters before any work and resolve the profile they name:
+    PROFILE one of PROFILES, SEED a non-negative integer, RESULTS_DIR None or a folder path, and
+    OVERRIDES a dict of dotted names or the same as a JSON string (what `papermill -p` passes)."""
+    _refuse_unless(_is_int(seed) and seed >= 0, "SEED", seed, "a non-negative integer")
+    _refuse_unless(
+        results_dir is None or (isinstance(results_dir, str | os.PathLike) and str(results_dir).strip()),
+        "RESULTS_DIR",
+        results_dir,
+        "None (the cache's interactive folder) or a folder path",
+    )
+    return load(profile, _overrides_dict(overrides))
 
 
 def _cell(value: Any) -> str:

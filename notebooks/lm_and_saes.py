@@ -146,7 +146,7 @@ analysis_tokens = results.metric("analysis_tokens", analysis.n_tokens)
 train_tokens = results.metric("train_tokens", train.n_tokens if train else 0)
 analysis_rate = results.metric(
     "analysis_harvest_tokens_per_second",
-    analysis.spec.n_contexts * lm_config.context_length / analysis.manifest["harvest_seconds"],
+    analysis.harvest_tokens_per_second,
 )
 
 # %% [markdown]

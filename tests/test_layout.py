@@ -20,6 +20,7 @@ LAYERS = {
     "lm": 3,
     "dark_matter": 4,
     "bench": 5,
+    "verify": 5,
 }
 
 

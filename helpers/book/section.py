@@ -10,6 +10,7 @@ from IPython.display import Markdown
 
 from helpers import profiles
 from helpers.book.dependencies import section_settings
+from helpers.book.paths import check_checkout
 from helpers.book.random_source import RandomSource
 from helpers.book.results import Results
 from helpers.book.style import use_book_style
@@ -26,12 +27,18 @@ class SectionRun(NamedTuple):
 
 
 def start_section(
-    slug: str, profile: str, seed: int, results_dir: str | os.PathLike | None, overrides: dict[str, Any]
+    slug: str,
+    profile: str,
+    seed: int,
+    results_dir: str | os.PathLike | None,
+    overrides: dict[str, Any] | str | None,
 ) -> SectionRun:
-    """Validate the parameters (before any heavy work), set the book's figure style, and derive
-    the data and initialisation randomness from `seed` (torch's global generator too, which
-    sae_lens's synthetic data draws from)."""
-    config = profiles.load(profile, overrides)
+    """Validate the parameters (before any heavy work; `overrides` may be a JSON string, as
+    `papermill -p OVERRIDES '{...}'` passes it), set the book's figure style, and derive the data
+    and initialisation randomness from `seed` (torch's global generator too, which sae_lens's
+    synthetic data draws from)."""
+    check_checkout()
+    config = profiles.notebook_parameters(profile, seed, results_dir, overrides)
     torch.manual_seed(seed)
     device = config.torch_device()
     results = Results(slug, profile, seed, results_dir)

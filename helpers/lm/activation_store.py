@@ -5,9 +5,12 @@ positions of every context in order), the contexts' token ids and sources, the m
 loss when asked for, and `manifest.json` (written last): the spec it was built from (model, sites,
 corpus and its hash, context length, positions kept, dtype) with every file's shape and sha256.
 
-A harvest writes a batch of contexts at a time and records its progress, so an interrupted one
-resumes where it stopped. `open_store` verifies the manifest and every file's hash; a store built
-from another spec, or whose files do not match their hashes, is reported and rebuilt, never used.
+A harvest first checks that the store fits on the disk and reserves its files' space (so a full
+disk is an error before any work, never a SIGBUS on a memory-mapped write), then writes a batch
+of contexts at a time and records its progress, so an interrupted one resumes where it stopped.
+`open_store` verifies the manifest and every file's hash; a store built from another spec, without
+its manifest, or whose files differ from it, is reported and rebuilt, never used. One process at
+a time harvests a store: a second waits, then opens what the first finished.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from helpers.book.checksums import sha256_of
+from helpers.book.disk import ensure_free_space, reserve
+from helpers.book.integrity import difference, files_under, read_json, record_files, write_json_atomically
+from helpers.book.lock import exclusive
 from helpers.lm.corpus import Contexts
 from helpers.lm.model import LanguageModel, Site, run_model
 
 MANIFEST = "manifest.json"
+MANIFEST_KEYS = ("spec", "d_model", "source_names", "files", "harvested_tokens", "harvest_seconds")
 PROGRESS = "progress.json"
 SPEC = "spec.json"
 BUFFER_ROWS = 1 << 16  # the most rows `batches` holds in memory at once
@@ -100,6 +106,12 @@ class ActivationStore:
     @property
     def n_tokens(self) -> int:
         return self.spec.n_tokens
+
+    @property
+    def harvest_tokens_per_second(self) -> float:
+        """Tokens run through the model per second by the harvest that finished this store (a
+        resumed harvest counts only the contexts it ran, in the time it ran them)."""
+        return self.manifest["harvested_tokens"] / self.manifest["harvest_seconds"]
 
     @property
     def digest(self) -> str:
@@ -193,52 +205,61 @@ class ActivationStore:
         )
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+def store_damage(folder: Path) -> str | None:
+    """None if `folder` holds a finished store whose files match its manifest; else what is wrong."""
+    manifest = read_json(folder / MANIFEST)
+    if not isinstance(manifest, dict):
+        return f"no readable {MANIFEST}"
+    missing = sorted(set(MANIFEST_KEYS) - manifest.keys())
+    if missing:
+        return f"its manifest lacks {', '.join(missing)} (an older format)"
+    arrays = [name for name in files_under(folder) if name.endswith(".npy")]
+    return difference(folder, manifest["files"], arrays)
 
 
 def open_store(folder: Path, spec: StoreSpec) -> ActivationStore:
     """The finished store in `folder`, verified against `spec` and its recorded hashes."""
-    manifest = _read_json(folder / MANIFEST)
-    if manifest is None:
-        raise StoreError(f"{folder} holds no finished store (no readable {MANIFEST}).")
-    if manifest.get("spec") != spec.as_json():
-        raise StoreError(f"{folder} was built from another spec: {manifest.get('spec')} (wanted {spec}).")
-    for name, recorded in manifest["files"].items():
-        path = folder / name
-        if (
-            not path.is_file()
-            or path.stat().st_size != recorded["bytes"]
-            or sha256_of(path) != recorded["sha256"]
-        ):
-            raise StoreError(f"{path} does not match the sha256 its manifest records: the store is corrupt.")
+    damage = store_damage(folder)
+    if damage:
+        raise StoreError(f"the store in {folder} cannot be used: {damage}.")
+    manifest = read_json(folder / MANIFEST)
+    if manifest["spec"] != spec.as_json():
+        raise StoreError(f"{folder} was built from another spec: {manifest['spec']} (wanted {spec}).")
     return ActivationStore(folder, manifest)
+
+
+def _file_sizes(spec: StoreSpec, d_model: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The shape and dtype of each array a harvest writes into."""
+    arrays = {_site_file(site): ((spec.n_tokens, d_model), np.dtype(spec.dtype)) for site in spec.sites}
+    if spec.with_loss:
+        arrays["token_loss.npy"] = ((spec.n_contexts, spec.context_length), np.dtype(np.float32))
+    return arrays
 
 
 def _start_or_resume(folder: Path, spec: StoreSpec, contexts: Contexts, d_model: int) -> int:
     """Prepare `folder` for a harvest and return how many contexts are already done there."""
-    if _read_json(folder / SPEC) == spec.as_json() and np.array_equal(
+    arrays = _file_sizes(spec, d_model)
+    if read_json(folder / SPEC) == spec.as_json() and np.array_equal(
         np.load(folder / "tokens.npy", mmap_mode="r"), contexts.tokens
     ):
-        done = (_read_json(folder / PROGRESS) or {}).get("contexts_done", 0)
+        done = (read_json(folder / PROGRESS) or {}).get("contexts_done", 0)
         if done:
             print(f"resuming the harvest in {folder} after {done} of {spec.n_contexts} contexts.")
-        return done
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    np.save(folder / "tokens.npy", contexts.tokens)
-    np.save(folder / "source.npy", contexts.source)
-    dtype = np.dtype(spec.dtype)
-    for site in spec.sites:
-        np.lib.format.open_memmap(folder / _site_file(site), "w+", dtype, (spec.n_tokens, d_model)).flush()
-    if spec.with_loss:
-        shape = (spec.n_contexts, spec.context_length)
-        np.lib.format.open_memmap(folder / "token_loss.npy", "w+", np.float32, shape).flush()
-    (folder / SPEC).write_text(json.dumps(spec.as_json()) + "\n")
-    return 0
+    else:
+        needed = sum(int(np.prod(shape)) * dtype.itemsize for shape, dtype in arrays.values())
+        needed += 2 * contexts.tokens.nbytes
+        ensure_free_space(folder.parent, needed, f"the activation store {folder.name}")
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        np.save(folder / "tokens.npy", contexts.tokens)
+        np.save(folder / "source.npy", contexts.source)
+        for name, (shape, dtype) in arrays.items():
+            np.lib.format.open_memmap(folder / name, "w+", dtype, shape).flush()
+        (folder / SPEC).write_text(json.dumps(spec.as_json()) + "\n")
+        done = 0
+    for name in arrays:
+        reserve(folder / name, 0, (folder / name).stat().st_size)
+    return done
 
 
 def harvest(
@@ -270,18 +291,16 @@ def harvest(
             (folder / PROGRESS).write_text(json.dumps({"contexts_done": stop}) + "\n")
             bar.update(stop - start)
     del outputs, loss
-    files = {
-        p.name: {"bytes": p.stat().st_size, "sha256": sha256_of(p)} for p in sorted(folder.glob("*.npy"))
-    }
     manifest = {
         "spec": spec.as_json(),
         "d_model": lm.d_model,
         "source_names": list(contexts.source_names),
-        "files": files,
+        "files": record_files(folder, [name for name in files_under(folder) if name.endswith(".npy")]),
+        "harvested_tokens": (spec.n_contexts - done) * spec.context_length,
         "harvest_seconds": time.perf_counter() - started,
     }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
-    (folder / PROGRESS).unlink()
+    write_json_atomically(folder / MANIFEST, manifest)
+    (folder / PROGRESS).unlink(missing_ok=True)
     return ActivationStore(folder, manifest)
 
 
@@ -293,14 +312,17 @@ def open_or_harvest(
     batch_contexts: int,
 ) -> ActivationStore:
     """The store in `folder` if it is finished and verifies against `spec`; otherwise say why and
-    harvest it (resuming a harvest of the same spec). The model and contexts are made only if needed."""
-    try:
-        return open_store(folder, spec)
-    except StoreError as reason:
-        if (folder / MANIFEST).exists():
-            print(f"rebuilding the activation store: {reason}")
-            shutil.rmtree(folder)
-    return harvest(model(), contexts(), spec, folder, batch_contexts)
+    harvest it (resuming an unfinished harvest of the same spec). The model and contexts are made
+    only if needed."""
+    with exclusive(folder.with_name(folder.name + ".lock"), f"the activation store {folder.name}"):
+        try:
+            return open_store(folder, spec)
+        except StoreError as reason:
+            unfinished = (folder / PROGRESS).is_file() and not (folder / MANIFEST).exists()
+            if folder.exists() and not unfinished:
+                print(f"rebuilding the activation store: {reason}")
+                shutil.rmtree(folder)
+        return harvest(model(), contexts(), spec, folder, batch_contexts)
 
 
 def stream_rows(

@@ -15,7 +15,6 @@ last layer it needs unless the per-token loss is asked for.
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +24,9 @@ from pathlib import Path
 import torch
 
 from helpers import profiles
+from helpers.book.disk import ensure_free_space
+from helpers.book.integrity import difference, files_under, read_json, record_files, write_json_atomically
+from helpers.book.lock import exclusive
 from helpers.book.paths import cache_root
 
 SITE_KINDS = ("attn_out", "mlp_out", "resid_post")  # in the order a layer computes them
@@ -138,31 +140,51 @@ def _tokenizer_adds_bos(tokenizer) -> bool:
     return bos is not None and tokenizer("a")["input_ids"][:1] == [bos]
 
 
+CONVERSION_STAMP = "converted.json"
+
+
+def conversion_damage(folder: Path) -> str | None:
+    """None if `folder` holds a finished conversion whose files match its stamp; else what is wrong."""
+    stamp = read_json(folder / CONVERSION_STAMP)
+    if not isinstance(stamp, dict) or "source" not in stamp:
+        return f"no readable {CONVERSION_STAMP}"
+    return difference(folder, stamp.get("files"), files_under(folder, [CONVERSION_STAMP]))
+
+
+def stamp_conversion(folder: Path, source: dict) -> None:
+    """Write the stamp, last: the GGUF file converted and every converted file's size and sha256."""
+    write_json_atomically(
+        folder / CONVERSION_STAMP, {"source": source, "files": record_files(folder, files_under(folder))}
+    )
+
+
 def _converted_folder(name: str, packaged: PackagedModel) -> Path:
     """The dequantized model as safetensors in the cache, converted on first use. The stamp, written
-    last, records the GGUF file and the safetensors size: a half-written or truncated conversion is
-    redone."""
+    last, records the GGUF file and every converted file's size and sha256, checked on every load:
+    a half-written, truncated or edited conversion is reported and redone."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = packaged.gguf_path()
     folder = cache_root() / "models" / name
-    stamp = folder / "converted.json"
-    weights = folder / "model.safetensors"
+    stamp = folder / CONVERSION_STAMP
     expected = {"gguf": gguf.name, "gguf_bytes": gguf.stat().st_size}
-    if stamp.is_file() and weights.is_file():
-        recorded = json.loads(stamp.read_text())
-        if recorded.get("source") == expected and recorded.get("weights_bytes") == weights.stat().st_size:
+    with exclusive(folder.with_name(name + ".lock"), f"the converted model {name}"):
+        damage = conversion_damage(folder)
+        if damage is None and read_json(stamp)["source"] == expected:
             return folder
-        print(f"{name}: the cached conversion in {folder} does not match its stamp; converting again.")
-    shutil.rmtree(folder, ignore_errors=True)
-    print(f"{name}: dequantizing {gguf.name} once into {folder} (about a minute).")
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    model.hf_quantizer = None  # the weights are plain fp32 now; saved as such
-    del model.config.quantization_config
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    stamp.write_text(json.dumps({"source": expected, "weights_bytes": weights.stat().st_size}) + "\n")
+        if folder.exists():
+            reason = damage or f"it was converted from another file than {gguf.name}"
+            print(f"{name}: the converted model in {folder} cannot be used: {reason}; converting again.")
+        shutil.rmtree(folder, ignore_errors=True)
+        ensure_free_space(folder.parent, 8 * gguf.stat().st_size, f"dequantizing {name}")  # 4 bits -> 32
+        print(f"{name}: dequantizing {gguf.name} once into {folder} (about a minute).")
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        model.hf_quantizer = None  # the weights are plain fp32 now; saved as such
+        del model.config.quantization_config
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        stamp_conversion(folder, expected)
     return folder
 
 

@@ -6,8 +6,10 @@ TopK SAE on each neighbouring site (the previous layer's residual, this layer's 
 outputs). Every SAE trains on centred activations scaled to mean squared norm `d_in`, then has that
 normalisation folded into its weights, so it reads the model's raw activations. Each is saved in
 sae_lens's on-disk format with a `training.json` (written last: the run's config, the store it
-trained on, its log and the weights' sha256) and loaded with `SAE.load_from_disk`; one whose record
-is missing, stale or does not match its weights is retrained, with a message.
+trained on, its log and the size and sha256 of every file of the folder, `cfg.json` and the
+weights alike) and loaded with `SAE.load_from_disk`; one whose record is missing or stale, or
+whose files differ from it (one edited, deleted or added), is retrained, with a message. One
+process at a time trains a suite: a second waits, then loads what the first saved.
 
 Pretrained families stand in for ours through the same entries (`helpers.lm.pretrained`).
 """
@@ -15,7 +17,6 @@ Pretrained families stand in for ours through the same entries (`helpers.lm.pret
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import tempfile
 import time
@@ -30,7 +31,9 @@ from sae_lens.config import SAETrainerConfig
 from sae_lens.training.sae_trainer import SAETrainer
 from tqdm.auto import tqdm
 
-from helpers.book.checksums import sha256_of
+from helpers.book.disk import ensure_free_space
+from helpers.book.integrity import difference, files_under, read_json, record_files, write_json_atomically
+from helpers.book.lock import exclusive
 from helpers.lm.activation_store import ActivationStore
 from helpers.lm.model import Site
 from helpers.lm.topk_training import TopKTraining, TrainingLog, train_topk_sae
@@ -211,10 +214,6 @@ def _inference_copy(trained) -> SAE:
         return SAE.load_from_disk(tmp, device=str(trained.W_enc.device))
 
 
-def _weights_file(folder: Path) -> Path:
-    return folder / "sae_weights.safetensors"
-
-
 def _recipe(entry: SaeEntry, training: SuiteTraining) -> TopKTraining | JumpReLUTraining:
     """Everything an entry's training depends on (its full config, defaults included)."""
     if entry.architecture == "jumprelu":
@@ -246,19 +245,31 @@ def _record(
     return {"entry": asdict(entry), "training": asdict(recipe), "store": store.digest, "rows": trained_on}
 
 
+def sae_damage(folder: Path) -> str | None:
+    """None if `folder` holds a trained SAE whose files match its training record; else what is wrong."""
+    record = read_json(folder / TRAINING_RECORD)
+    if not isinstance(record, dict):
+        return f"no readable {TRAINING_RECORD} (an unfinished training)"
+    return difference(folder, record.get("files"), files_under(folder, [TRAINING_RECORD]))
+
+
 def _load_trained(folder: Path, expected: dict, device: torch.device) -> tuple[SAE, dict] | None:
-    """The SAE in `folder` if its training record matches `expected` and its weights their hash."""
-    try:
-        record = json.loads((folder / TRAINING_RECORD).read_text())
-    except (OSError, ValueError):
+    """The SAE in `folder` if its files match its training record and the record `expected`;
+    else None, after saying why."""
+    damage = sae_damage(folder)
+    if damage:
+        print(f"{folder.name}: {damage}; retraining.")
         return None
+    record = read_json(folder / TRAINING_RECORD)
     if {key: record.get(key) for key in expected} != expected:
         print(f"{folder.name}: trained with another config or store; retraining.")
         return None
-    if sha256_of(_weights_file(folder)) != record.get("weights_sha256"):
-        print(f"{folder.name}: the weights do not match their recorded sha256; retraining.")
-        return None
     return SAE.load_from_disk(str(folder), device=str(device)), record
+
+
+def _saved_bytes(entry: SaeEntry, d_in: int) -> int:
+    """About what an entry's folder takes on disk: float32 encoder, decoder and biases."""
+    return 4 * (2 * d_in * entry.width + 2 * entry.width + d_in) + (1 << 16)
 
 
 def train_suite(
@@ -274,28 +285,31 @@ def train_suite(
     records by name."""
     saes, records = {}, {}
     normalisations: dict[str, Normalisation] = {}
-    for entry in tqdm(entries, desc="SAE suite", unit="SAE"):
-        folder = root / entry.name
-        recipe = _recipe(entry, training)
-        expected = _record(entry, recipe, store, rows)
-        loaded = _load_trained(folder, expected, device) if folder.is_dir() else None
-        if loaded is None:
-            if entry.site not in normalisations:
-                normalisations[entry.site] = Normalisation(store, entry.site, rows)
-            norm = normalisations[entry.site]
-            batches = norm.batches(training.batch_size, training.seed)
-            d_in = norm.mean.shape[0]
-            if isinstance(recipe, TopKTraining):
-                sae, log = train_topk_sae(batches, d_in, recipe, device)
-            else:
-                sae, log = _train_jumprelu(batches, d_in, recipe, device)
-            fold_normalisation(sae, norm.mean, norm.unit)
-            shutil.rmtree(folder, ignore_errors=True)
-            sae.save_model(str(folder))
-            record = {**expected, "log": asdict(log), "weights_sha256": sha256_of(_weights_file(folder))}
-            (folder / TRAINING_RECORD).write_text(json.dumps(record, indent=1) + "\n")
-            loaded = (sae.eval(), record)
-        saes[entry.name], records[entry.name] = loaded
+    with exclusive(root.with_name(root.name + ".lock"), f"the SAE suite in {root}"):
+        for entry in tqdm(entries, desc="SAE suite", unit="SAE"):
+            folder = root / entry.name
+            recipe = _recipe(entry, training)
+            expected = _record(entry, recipe, store, rows)
+            loaded = _load_trained(folder, expected, device) if folder.is_dir() else None
+            if loaded is None:
+                d_in = store.activations(entry.site).shape[1]
+                ensure_free_space(root, _saved_bytes(entry, d_in), f"the SAE {entry.name}")
+                if entry.site not in normalisations:
+                    normalisations[entry.site] = Normalisation(store, entry.site, rows)
+                norm = normalisations[entry.site]
+                batches = norm.batches(training.batch_size, training.seed)
+                if isinstance(recipe, TopKTraining):
+                    sae, log = train_topk_sae(batches, d_in, recipe, device)
+                else:
+                    sae, log = _train_jumprelu(batches, d_in, recipe, device)
+                fold_normalisation(sae, norm.mean, norm.unit)
+                shutil.rmtree(folder, ignore_errors=True)
+                sae.save_model(str(folder))
+                files = record_files(folder, files_under(folder))
+                record = {**expected, "log": asdict(log), "files": files}
+                write_json_atomically(folder / TRAINING_RECORD, record)
+                loaded = (sae.eval(), record)
+            saes[entry.name], records[entry.name] = loaded
     return saes, records
 
 

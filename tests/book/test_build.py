@@ -128,7 +128,7 @@ def test_execute_caches_then_reexecutes_on_change_and_on_corruption(tmp_path, ti
 
     folder.notebook("tiny").write_text("{half a notebook")
     reason = build.cached_state(folder, "tiny", build.execution_key("tiny", "smoke", 0))
-    assert reason.startswith("the cached run is unreadable")
+    assert reason.startswith("the cached run is damaged: executed/tiny.ipynb has")
     assert build.execute_all(["tiny"], "smoke", 0, folder, progress=False)["tiny"].startswith("executed")
 
     tiny_notebook('results.metric("answer", 43)\n')
@@ -183,3 +183,107 @@ def test_cli_refuses_unknown_profiles_and_sections_at_once():
         [*run, "--only", "nosuch"], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert bad_slug.returncode == 1 and "--only nosuch: not in _toc.yml" in bad_slug.stderr
+
+
+def _edit_json(path, change):
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def _strip_outputs(notebook):
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+
+
+@pytest.mark.parametrize(
+    ("damage", "file"),
+    [
+        (
+            lambda f: _edit_json(
+                f.results_dir("tiny") / "results.json", lambda d: d["metrics"].update(answer=7)
+            ),
+            "results",
+        ),
+        (
+            lambda f: _edit_json(f.results_dir("tiny") / "results.json", lambda d: d.update(claims=[])),
+            "results",
+        ),
+        (lambda f: _edit_json(f.notebook("tiny"), _strip_outputs), "executed"),
+        (lambda f: (f.results_dir("tiny") / "results.json").unlink(), "results"),
+    ],
+    ids=["edited metric", "emptied claims", "stripped outputs", "deleted results"],
+)
+def test_a_damaged_cached_run_that_still_parses_is_executed_again(tmp_path, tiny_notebook, damage, file):
+    folder = build.RunFolder(tmp_path / "run")
+    build.execute_all(["tiny"], "smoke", 0, folder, progress=False)
+    damage(folder)
+    reason = build.cached_state(folder, "tiny", build.execution_key("tiny", "smoke", 0))
+    assert reason.startswith(f"the cached run is damaged: {file}/")
+    assert build.execute_all(["tiny"], "smoke", 0, folder, progress=False)["tiny"].startswith("executed")
+    assert read_results(folder.results_dir("tiny") / "results.json")["metrics"] == {"answer": 42}
+
+
+def test_the_kernel_imports_helpers_from_the_checkout_the_build_keyed(tmp_path, tiny_notebook, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "elsewhere"))
+    tiny_notebook(
+        "import os, helpers\nfrom pathlib import Path\n"
+        "keyed = os.environ['DARKMATTER_CHECKOUT']\n"
+        "assert keyed == os.environ['PYTHONPATH'].split(os.pathsep)[0]\n"
+        "results.metric('here', int(Path(helpers.__file__).resolve().parents[1] == Path(keyed)))\n"
+    )
+    folder = build.RunFolder(tmp_path / "run")
+    build.execute_all(["tiny"], "smoke", 0, folder, progress=False)
+    assert read_results(folder.results_dir("tiny") / "results.json")["metrics"] == {"here": 1}
+    assert build.os.environ["PYTHONPATH"] == str(tmp_path / "elsewhere")  # restored afterwards
+
+
+def test_a_kernel_refuses_a_build_of_another_checkout(monkeypatch):
+    from helpers.book.paths import check_checkout
+
+    monkeypatch.setenv("DARKMATTER_CHECKOUT", "/some/other/checkout")
+    with pytest.raises(RuntimeError, match="keyed the checkout /some/other/checkout"):
+        check_checkout()
+    monkeypatch.setenv("DARKMATTER_CHECKOUT", str(REPO))
+    check_checkout()
+
+
+def test_the_build_refuses_an_environment_installed_from_another_checkout(monkeypatch, capsys):
+    monkeypatch.setattr(build, "installed_checkout", lambda: REPO.parent / "other")
+    monkeypatch.setattr(build, "execute_all", lambda *a, **k: pytest.fail("executed anyway"))
+    assert build.main(["--only", "tms_intro"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: this environment's helpers is the checkout") and "pip install -e" in error
+
+
+@pytest.mark.parametrize(
+    ("raised", "words"),
+    [
+        (PermissionError(13, "Permission denied", "/cache/book/x"), "cannot write /cache/book/x"),
+        (OSError(28, "No space left on device", "/cache/book/x"), "is full"),
+    ],
+    ids=["not writable", "disk full"],
+)
+def test_an_os_error_is_one_error_line_not_a_traceback(monkeypatch, capsys, raised, words):
+    def fail(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(build, "execute_all", fail)
+    monkeypatch.setattr(build, "installed_checkout", lambda: REPO)
+    assert build.main(["--only", "tms_intro"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and words in error and "Traceback" not in error
+
+
+def test_the_build_holds_the_cache_lock_while_it_executes(monkeypatch, tmp_path):
+    monkeypatch.setenv("DARKMATTER_CACHE", str(tmp_path))
+    monkeypatch.setattr(build, "installed_checkout", lambda: REPO)
+    seen = {}
+
+    def record_lock(*args, **kwargs):
+        seen["holder"] = (tmp_path / "book" / "build.lock").read_text()
+
+    monkeypatch.setattr(build, "execute_all", record_lock)
+    assert build.main(["--only", "tms_intro"]) == 0
+    assert seen["holder"].startswith(f"process {build.os.getpid()} ")

@@ -89,7 +89,7 @@ def test_bad_override_names_and_types_are_refused(overrides, message):
     ("dotted", "value", "allowed"),
     [
         ("toy.steps", 0, "a positive integer"),
-        ("toy.lr", -1e-3, "a positive number"),
+        ("toy.lr", -1e-3, "a positive finite number"),
         ("tms_sparsity.reference_seeds", -1, r"a non-negative integer \(0 skips"),
         ("tms_geometry.n_sparsities", 1, "an integer of at least 2"),
         ("error_components.min_firings", 19, "an integer of at least 20"),
@@ -115,6 +115,10 @@ def test_bad_override_names_and_types_are_refused(overrides, message):
         ("modeling_activations.mask_shares", (0.1, 0.2), "at least two increasing shares in"),
         ("modeling_activations.mask_shares", (0.0, 0.5, 0.5), "at least two increasing shares in"),
         ("device", "tpu", "one of auto, cpu, cuda"),
+        ("toy.lr", float("inf"), "a positive finite number"),
+        ("toy.lr", float("nan"), "a positive finite number"),
+        ("tms_geometry.max_inverse_density", float("inf"), r"a number in \(1, inf\)"),
+        ("modeling_activations.poisson_rates", (1.0, float("inf")), "non-empty positive rates"),
     ],
 )
 def test_a_value_out_of_bounds_is_refused_naming_the_setting(dotted, value, allowed):
@@ -159,8 +163,18 @@ CROSS_FIELD_VIOLATIONS = [  # (the setting blamed, overrides of the cpu profile,
     ("lm.ce_contexts", {"lm.ce_contexts": 161}, "at most lm.analysis_contexts = 160"),
     ("lm.position_contexts", {"lm.position_contexts": 161}, "at most lm.analysis_contexts = 160"),
     ("sae_suite.ks", {"sae_suite.ks": (16, 1024)}, "each at most the smallest of sae_suite.widths"),
+    (
+        "sae_suite.jumprelu_l0",
+        {"sae_suite.jumprelu_l0": 513},
+        r"at most the smallest of sae_suite.jumprelu_widths = \(512,",
+    ),
     ("sae_suite.neighbour_k", {"sae_suite.neighbour_k": 2048}, "at most sae_suite.neighbour_width = 1024"),
     ("sae_suite.samples", {"sae_suite.samples": 100}, "at least sae_suite.batch_size = 512"),
+    (
+        "modeling_activations.synthetic_l0",
+        {"modeling_activations.synthetic_l0": 4097},
+        "at most modeling_activations.synthetic_width = 4096",
+    ),
     (
         "modeling_activations.random_l0",
         {"modeling_activations.random_l0": 4096},
@@ -183,6 +197,43 @@ def test_cross_field_rules_refuse(blamed, overrides, allowed):
 def test_every_cross_field_rule_is_exercised_above():
     declared = {f"{section}.{rule.name}" for section, cls in profiles.SECTIONS.items() for rule in cls.RULES}
     assert declared == {blamed for blamed, _, _ in CROSS_FIELD_VIOLATIONS}
+
+
+def test_a_rule_across_sections_refuses_naming_both_settings():
+    with pytest.raises(
+        profiles.ConfigError,
+        match=r"^decomposition.passage_context = 160 .* below lm.analysis_contexts = 160",
+    ):
+        profiles.load("cpu", {"decomposition.passage_context": 160})
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        (("cpu", "abc", None, {}), "SEED = 'abc' is not allowed: SEED must be a non-negative integer"),
+        (("cpu", 1.5, None, {}), "SEED = 1.5 is not allowed"),
+        (("cpu", -1, None, {}), "SEED = -1 is not allowed"),
+        (("cpu", True, None, {}), "SEED = True is not allowed"),
+        (("cpu", 0, "", {}), "RESULTS_DIR = '' is not allowed"),
+        (("cpu", 0, 3, {}), "RESULTS_DIR = 3 is not allowed"),
+        ((None, 0, None, {}), "unknown profile None"),
+        (("cpu", 0, None, "{bad"), "OVERRIDES = '{bad' is not valid JSON"),
+        (("cpu", 0, None, "[1]"), "OVERRIDES = \\[1\\] is not allowed"),
+        (("cpu", 0, None, '{"toy.nope": 1}'), "unknown override 'toy.nope'"),
+        (("cpu", 0, None, '{"toy.lr": Infinity}'), "toy.lr = inf is not allowed"),
+    ],
+)
+def test_notebook_parameters_are_checked_naming_the_parameter(parameters, message):
+    with pytest.raises(profiles.ConfigError, match=message):
+        profiles.notebook_parameters(*parameters)
+
+
+def test_overrides_may_be_a_json_string_as_papermill_passes_them():
+    as_text = profiles.notebook_parameters("cpu", 0, None, '{"toy.steps": 20, "sae_suite.ks": [4, 8]}')
+    as_dict = profiles.notebook_parameters("cpu", 0, None, {"toy.steps": 20, "sae_suite.ks": [4, 8]})
+    assert as_text == as_dict and as_text.toy.steps == 20 and as_text.sae_suite.ks == (4, 8)
+    assert profiles.notebook_parameters("cpu", 0, None, None) == profiles.load("cpu")
+    assert profiles.notebook_parameters("cpu", 0, None, "") == profiles.load("cpu")
 
 
 def test_cpu_device_resolves():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.book import disk
 from helpers.lm import activation_store
 from helpers.lm.activation_store import StoreError, StoreSpec, harvest, open_or_harvest, open_store
 from helpers.lm.corpus import Contexts
@@ -92,7 +93,7 @@ def test_an_interrupted_harvest_resumes_and_ends_with_the_same_store(
     monkeypatch.setattr(activation_store, "run_model", dies_on_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
         harvest(lm, contexts, spec_for(lm), tmp_path / "store", BATCH)
-    with pytest.raises(StoreError, match="no finished store"):
+    with pytest.raises(StoreError, match="no readable manifest.json"):
         open_store(tmp_path / "store", spec_for(lm))
     calls.clear()
     monkeypatch.setattr(activation_store, "run_model", lambda *a, **k: calls.append(1) or run_model(*a, **k))
@@ -102,6 +103,8 @@ def test_an_interrupted_harvest_resumes_and_ends_with_the_same_store(
     for site in SITES:
         assert np.array_equal(resumed.activations(site), reference.activations(site))
     assert resumed.manifest["files"] == reference.manifest["files"]
+    assert resumed.manifest["harvested_tokens"] == (N_CONTEXTS - BATCH) * LENGTH  # what the resumed run ran
+    assert reference.manifest["harvested_tokens"] == N_CONTEXTS * LENGTH
 
 
 def test_a_corrupt_shard_is_detected_and_rebuilt(lm, contexts, tmp_path, capsys):
@@ -110,7 +113,7 @@ def test_a_corrupt_shard_is_detected_and_rebuilt(lm, contexts, tmp_path, capsys)
     with open(folder / f"{SITES[0]}.npy", "r+b") as f:
         f.seek(-100, 2)
         f.write(b"\x00" * 8)
-    with pytest.raises(StoreError, match="corrupt"):
+    with pytest.raises(StoreError, match=f"{SITES[0]}.npy does not match its recorded sha256"):
         open_store(folder, spec)
     rebuilt = open_or_harvest(folder, spec, lambda: lm, lambda: contexts, BATCH)
     assert "rebuilding the activation store" in capsys.readouterr().out
@@ -147,3 +150,32 @@ def test_mean_and_scale_match_a_direct_computation(lm, contexts, tmp_path):
     mean, scale = store.mean_and_scale(SITES[1], chunk=7)
     np.testing.assert_allclose(mean, data.mean(0), rtol=1e-5, atol=1e-4)
     assert scale == pytest.approx(np.sqrt(((data - data.mean(0)) ** 2).sum(1).mean()), rel=1e-6)
+
+
+def test_a_deleted_manifest_is_reported_and_the_store_rebuilt(lm, contexts, tmp_path, capsys):
+    folder, spec = tmp_path / "store", spec_for(lm)
+    good = np.array(harvest(lm, contexts, spec, folder, BATCH).activations(SITES[1]))
+    (folder / "manifest.json").unlink()
+    rebuilt = open_or_harvest(folder, spec, lambda: lm, lambda: contexts, BATCH)
+    assert "rebuilding the activation store: " in capsys.readouterr().out
+    assert np.array_equal(rebuilt.activations(SITES[1]), good)
+
+
+def test_a_store_that_does_not_fit_is_refused_before_the_model_runs(lm, contexts, tmp_path, monkeypatch):
+    monkeypatch.setattr(disk, "free_bytes", lambda path: 10_000)
+    monkeypatch.setattr(activation_store, "run_model", lambda *a, **k: pytest.fail("the model ran"))
+    with pytest.raises(disk.DiskSpaceError, match="the activation store store needs .* GiB is free"):
+        open_or_harvest(tmp_path / "store", spec_for(lm), lambda: lm, lambda: contexts, BATCH)
+    assert not (tmp_path / "store").exists()
+
+
+def test_store_files_are_allocated_before_the_harvest_writes_them(lm, contexts, tmp_path, monkeypatch):
+    """A memory-mapped write into a sparse file on a full disk is a SIGBUS; reserved space is not."""
+    monkeypatch.setattr(
+        activation_store, "run_model", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    with pytest.raises(KeyboardInterrupt):
+        harvest(lm, contexts, spec_for(lm), tmp_path / "store", BATCH)
+    for name in (f"{SITES[0]}.npy", f"{SITES[1]}.npy", "token_loss.npy"):
+        stat = (tmp_path / "store" / name).stat()
+        assert stat.st_blocks * 512 >= stat.st_size

@@ -154,9 +154,22 @@ def test_the_suite_is_trained_once_then_loaded_and_retrained_when_corrupt(
     weights.write_bytes(weights.read_bytes()[:-8] + b"\x00" * 8)
     monkeypatch.undo()
     train_suite(store, ENTRIES[:1], TRAINING, tmp_path, torch.device("cpu"))
-    assert "do not match their recorded sha256; retraining" in capsys.readouterr().out
+    assert "sae_weights.safetensors does not match its recorded sha256; retraining" in capsys.readouterr().out
     train_suite(store, ENTRIES[:1], SuiteTraining(2048, 64, 1e-3, False, 0), tmp_path, torch.device("cpu"))
     assert "trained with another config or store; retraining" in capsys.readouterr().out
+
+
+def test_an_edited_config_or_a_deleted_weights_file_is_retrained_not_used(store, tmp_path, capsys):
+    entry = ENTRIES[0]
+    train_suite(store, [entry], TRAINING, tmp_path, torch.device("cpu"))
+    config = tmp_path / entry.name / "cfg.json"
+    config.write_text(config.read_text().replace('"k": 8', '"k": 64'))
+    saes, _ = train_suite(store, [entry], TRAINING, tmp_path, torch.device("cpu"))
+    assert "cfg.json has" in capsys.readouterr().out and saes[entry.name].cfg.k == 8
+    (tmp_path / entry.name / "sae_weights.safetensors").unlink()
+    saes, _ = train_suite(store, [entry], TRAINING, tmp_path, torch.device("cpu"))
+    assert f"{entry.name}: sae_weights.safetensors is missing; retraining." in capsys.readouterr().out
+    assert (tmp_path / entry.name / "sae_weights.safetensors").is_file()
 
 
 def test_reconstruction_metrics_match_a_direct_computation(store):
