@@ -413,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        profiles.load(args.profile)  # fail at once on an unknown profile, before any heavy work
+        # the notebooks' own check of PROFILE and SEED, here at once, before any kernel starts
+        profiles.notebook_parameters(args.profile, args.seed, None, None)
         slugs = toc_notebooks()
         if args.only:
             unknown = sorted(set(args.only) - set(slugs))

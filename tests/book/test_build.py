@@ -173,7 +173,7 @@ def test_plan_names_what_would_execute_and_executes_nothing(tmp_path, tiny_noteb
     ]
 
 
-def test_cli_refuses_unknown_profiles_and_sections_at_once():
+def test_cli_refuses_unknown_profiles_negative_seeds_and_unknown_sections_at_once():
     run = [sys.executable, "-m", "helpers.build"]
     bad_profile = subprocess.run(
         [*run, "--profile", "nope"], cwd=REPO, capture_output=True, text=True, timeout=60
@@ -183,6 +183,10 @@ def test_cli_refuses_unknown_profiles_and_sections_at_once():
         [*run, "--only", "nosuch"], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert bad_slug.returncode == 1 and "--only nosuch: not in _toc.yml" in bad_slug.stderr
+    bad_seed = subprocess.run(
+        [*run, "--seed=-1", "--plan"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert bad_seed.returncode == 1 and "SEED = -1 is not allowed" in bad_seed.stderr
 
 
 def _edit_json(path, change):
