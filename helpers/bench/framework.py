@@ -121,6 +121,50 @@ def products_gflops(
     return sum(2 * m * k * n for m, k, n in shapes) / best / 1e9
 
 
+OUTSIDE_OPERATORS = "outside torch operators (Python, data)"
+
+
+def time_shares(
+    function: Callable[[], object],
+    groups: dict[str, tuple[str, ...]],
+    device: torch.device,
+    named_from: float = 0.03,
+) -> dict[str, float]:
+    """Where `function()`'s wall time goes, as shares summing to 1: each group's operators' own time
+    (torch profiler, self time; device time on a GPU), each other operator that takes at least
+    `named_from` by its name, the rest as "other operators", and the time spent outside operators
+    (the Python between them, numpy, reading data)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    on_gpu = device.type == "cuda"
+    activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if on_gpu else [])]
+    synchronize(device)
+    start = time.perf_counter()
+    with profile(activities=activities) as profiler:
+        function()
+        synchronize(device)
+    wall = (time.perf_counter() - start) * 1e6  # microseconds, as the profiler counts
+    grouped = dict.fromkeys(groups, 0.0)
+    ungrouped: dict[str, float] = {}
+    for event in profiler.key_averages():
+        own = event.self_device_time_total if on_gpu else event.self_cpu_time_total
+        group = next((name for name, operators in groups.items() if event.key in operators), None)
+        if group is None:
+            ungrouped[event.key] = ungrouped.get(event.key, 0.0) + own
+        else:
+            grouped[group] += own
+    named = {name: own for name, own in ungrouped.items() if own >= named_from * wall}
+    totals = {**grouped, **named, "other operators": sum(ungrouped.values()) - sum(named.values())}
+    totals[OUTSIDE_OPERATORS] = max(0.0, wall - sum(totals.values()))
+    total = sum(totals.values())
+    return {name: own / total for name, own in totals.items()}
+
+
+def describe_shares(shares: dict[str, float]) -> str:
+    """Shares as words, largest first: 'top-k 31%, dense products 22%, ...'."""
+    return ", ".join(f"{name} {share:.0%}" for name, share in sorted(shares.items(), key=lambda kv: -kv[1]))
+
+
 def run_benchmarks(
     benchmarks: dict[str, Benchmark], settings: BenchSettings, only: list[str] | None = None
 ) -> list[Comparison]:

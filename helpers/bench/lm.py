@@ -16,7 +16,14 @@ from sae_lens import TopKTrainingSAE, TopKTrainingSAEConfig
 from sae_lens.config import SAETrainerConfig
 from sae_lens.training.sae_trainer import SAETrainer
 
-from helpers.bench.framework import BenchSettings, Comparison, products_gflops, timed
+from helpers.bench.framework import (
+    BenchSettings,
+    Comparison,
+    describe_shares,
+    products_gflops,
+    time_shares,
+    timed,
+)
 from helpers.lm.activation_store import BUFFER_ROWS
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import reconstruct
@@ -26,6 +33,22 @@ from helpers.lm.topk_training import TopKTraining, train_topk_sae
 
 HARVEST_CONTEXTS = 64
 SAE_WIDTH, SAE_K = 4096, 32
+TOPK_STEP_PARTS = {  # the operators of a TopK training step, by what they do
+    "dense products": ("aten::mm", "aten::addmm", "aten::mv", "aten::addmv_"),
+    "top-k selection": ("aten::topk",),
+    "k-row decoder": (
+        "aten::_embedding_bag",
+        "aten::_embedding_bag_forward_only",
+        "aten::_embedding_bag_backward",
+        "aten::_embedding_bag_dense_backward",
+        "aten::_embedding_bag_per_sample_weights_backward",
+        "aten::sort",  # the dense backward sorts the selected rows
+    ),
+    "scatters into width": ("aten::scatter_add_", "aten::index_add_", "aten::zero_", "aten::fill_"),
+    "Adam": ("aten::_fused_adam_",),
+    "bf16 casts and copies": ("aten::copy_", "aten::_to_copy"),
+    "decoder norms": ("aten::linalg_vector_norm",),
+}
 
 
 def forward_flops_per_token(lm: LanguageModel, last_layer: int, context_length: int) -> float:
@@ -132,8 +155,9 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
     samples = settings.steps * batch
     trained = {}
 
+    config = TopKTraining(SAE_WIDTH, SAE_K, samples, batch, suite.lr, bf16=suite.bf16)
+
     def ours() -> None:
-        config = TopKTraining(SAE_WIDTH, SAE_K, samples, batch, suite.lr, bf16=suite.bf16)
         trained["ours"] = train_topk_sae(norm.batches(batch, 0), d_in, config, settings.device)[0]
 
     def stock_sae_lens() -> None:
@@ -155,6 +179,11 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
     ours_seconds = timed(ours, settings.device)
     ours_peak_gb = peak_rss_gb()
     baseline_seconds = timed(stock_sae_lens, settings.device)
+    shares = time_shares(  # the same run again, under the profiler
+        lambda: train_topk_sae(norm.batches(batch, 0), d_in, config, settings.device),
+        TOPK_STEP_PARTS,
+        settings.device,
+    )
     held_out = data.analysis_store.activations(site)[data.analysis_rows]
     fvu = {
         name: reconstruct(fold_normalisation(sae, norm.mean, norm.unit), held_out).fvu
@@ -190,12 +219,13 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
             "buffer_rows": BUFFER_ROWS,
             "buffer_mb": BUFFER_ROWS * d_in * 4 / 2**20,
             "peak_rss_gb": ours_peak_gb,
+            **{f"share of time: {part}": share for part, share in shares.items()},
         },
         limited_by=(
-            "work that is not a product: the share counts 6·d·width FLOPs per sample, three dense "
-            "products (which alone, at batch 512, reach the share after 'products alone'); ours does "
-            "two of them and a k-row decoder, and most of its time is the top-k selection over "
-            "width pre-activations and the passes over the 2·d·width weights (their bf16 cast, "
-            "gradients, Adam's update, the decoder rows' norms) that every step makes"
+            f"work that is not a product: the share counts 6·d·width FLOPs per sample, three dense "
+            f"products (which alone, at batch {batch}, reach the share after 'products alone'); ours "
+            f"does two of them and a k-row decoder. Where its time goes (the same run again, per "
+            f"operator, with the data's shuffle buffer refilled every {BUFFER_ROWS:,} rows): "
+            f"{describe_shares(shares)}"
         ),
     )

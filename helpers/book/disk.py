@@ -15,7 +15,11 @@ MARGIN_BYTES = 256 << 20  # kept free beyond what a write needs, for logs, noteb
 
 
 class DiskSpaceError(OSError):
-    """Not enough free space for a write that was about to start."""
+    """Not enough free space for a write that was about to start (errno ENOSPC; shown as its
+    message alone)."""
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 def _existing(path: Path) -> Path:

@@ -1,10 +1,13 @@
 import json
+import time
 
 import pytest
+import torch
 
 from helpers import profiles
 from helpers.bench import framework as bench
 from helpers.bench.__main__ import BENCHMARKS
+from helpers.bench.framework import OUTSIDE_OPERATORS, describe_shares, time_shares
 from tests.bench.settings import tiny_settings
 
 
@@ -53,3 +56,23 @@ def test_rows_run_in_the_order_listed_and_only_those_asked_for():
 def test_settings_refuse_zero_steps():
     with pytest.raises(ValueError, match="steps = 0"):
         bench.BenchSettings(profiles.load("smoke"), steps=0)
+
+
+def test_time_shares_find_where_the_time_goes_and_sum_to_one():
+    a = torch.randn(384, 384)
+
+    def products_then_a_pause() -> None:
+        for _ in range(30):
+            a @ a
+        a.flatten().topk(5)
+        time.sleep(0.2)
+
+    groups = {"products": ("aten::mm",), "selection": ("aten::topk",)}
+    shares = time_shares(products_then_a_pause, groups, torch.device("cpu"))
+    assert list(shares) == ["products", "selection", "other operators", OUTSIDE_OPERATORS]
+    assert sum(shares.values()) == pytest.approx(1)
+    assert shares["products"] > shares["selection"] and shares[OUTSIDE_OPERATORS] > 0.2
+    assert time_shares(lambda: time.sleep(0.1), groups, torch.device("cpu"))[OUTSIDE_OPERATORS] > 0.95
+    ungrouped = time_shares(products_then_a_pause, {"selection": ("aten::topk",)}, torch.device("cpu"))
+    assert "aten::mm" in ungrouped and "products" not in ungrouped  # a large ungrouped operator, by name
+    assert describe_shares({"a": 0.25, "b": 0.75}) == "b 75%, a 25%"

@@ -17,6 +17,8 @@ def test_a_write_that_does_not_fit_is_refused_before_it_starts(tmp_path, monkeyp
     assert "the activation store x needs 3.00 GiB" in message
     assert "only 1.00 GiB is free" in message and str(tmp_path / "store") in message
     assert "DARKMATTER_CACHE" in message
+    assert str(refused.value).startswith("the activation store x needs")  # as a kernel's error shows it
+    assert refused.value.errno == errno.ENOSPC
     disk.ensure_free_space(tmp_path, 100 << 20, "a small write")  # fits with the margin: no error
 
 
