@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test bench section plan verify lab lint lock clean check-profile
+.PHONY: book test bench section plan verify gpu-check lab lint lock clean check-profile
 
 ## make book [PROFILE=cpu] [SEED=0]: execute every section with papermill, render _build/html
 book: check-profile $(READY)
@@ -35,6 +35,10 @@ plan: check-profile $(READY)
 ## make verify: check every cached artefact against its manifest; name what would be rebuilt (exit 1 if any)
 verify: $(READY)
 	$(PY) -m helpers.verify
+
+## make gpu-check: on a CUDA machine, the tests and the sections on the GPU and the CPU, their times and verdicts compared
+gpu-check:
+	scripts/gpu_check.sh
 
 ## make lab: JupyterLab on notebooks/, opening each .py section as a notebook
 lab: $(READY)
