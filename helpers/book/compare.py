@@ -6,13 +6,15 @@ Each argument is a folder of `<section>/results.json` (a run's `results/` folder
 Timings (metrics named `*_seconds` or `*_per_second`) are left aside. A metric differs when the
 two values are further apart than `rtol` times the larger magnitude (0: any difference); a claim
 differs when its verdict does. Used to check that a change moves no result (before and after), and
-that the GPU path agrees with the CPU one. Exits 1 when a verdict differs or a section is missing.
+that the GPU path agrees with the CPU one. Exits 1 when a verdict differs or a section is missing,
+2 when a run cannot be read.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,15 +39,23 @@ class Comparison:
 
 
 def _close(a: float, b: float, rtol: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
     return a == b or abs(a - b) <= rtol * max(abs(a), abs(b))
 
 
 def _load(path: Path) -> dict:
     """A results.json's metrics and claims; only `id` and `holds` of each claim are read, so runs
     from before a change of the claims' other fields still compare."""
-    data = json.loads(path.read_text())
-    if not isinstance(data.get("metrics"), dict) or not all(
-        {"id", "holds"} <= set(c) for c in data.get("claims", [None])
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read {path}: {error}") from error
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("metrics"), dict)
+        and isinstance(data.get("claims"), list)
+        and all(isinstance(c, dict) and {"id", "holds"} <= c.keys() for c in data["claims"])
     ):
         raise ValueError(f"{path} is not a section's results.json (metrics, and claims with id and holds)")
     return data
@@ -92,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         if not _sections(folder):
             print(f"error: {folder} holds no <section>/results.json", file=sys.stderr)
             return 2
-    found = compare_runs(args.a, args.b, args.rtol)
+    try:
+        found = compare_runs(args.a, args.b, args.rtol)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for line in found.missing + found.verdict_differences + found.metric_differences:
         print(line)
     print(

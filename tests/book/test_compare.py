@@ -57,3 +57,20 @@ def test_runs_from_before_a_change_of_the_claims_other_fields_still_compare(tmp_
     old["claims"] = [{"id": "small", "claim": "FVU is small", "paper": "0.1", "ours": "0.15", "holds": "yes"}]
     (a / "alpha" / "results.json").write_text(json.dumps(old))
     assert compare.compare_runs(a, _run(tmp_path / "b", 0.15, 3.0, "yes")).agrees
+
+
+def test_a_damaged_results_file_is_one_error_line(tmp_path, capsys):
+    a = _run(tmp_path / "a", 0.15, 3.0, "yes")
+    b = _run(tmp_path / "b", 0.15, 3.0, "yes")
+    (b / "beta" / "results.json").write_text('{"metrics": {"fvu": 0.1')
+    assert compare.main([str(a), str(b)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot read {b / 'beta' / 'results.json'}")
+    (b / "beta" / "results.json").write_text('{"metrics": {}, "claims": ["small"]}')
+    assert compare.main([str(a), str(b)]) == 2
+    assert "is not a section's results.json" in capsys.readouterr().err
+
+
+def test_a_metric_that_is_nan_in_both_runs_agrees_and_in_one_differs():
+    assert compare._close(float("nan"), float("nan"), 0.0)
+    assert not compare._close(float("nan"), 0.15, 1.0)
+    assert not compare._close(0.15, float("nan"), 1.0)
