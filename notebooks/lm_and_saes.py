@@ -250,8 +250,10 @@ plt.show()
 #
 # Each TopK SAE keeps the $k$ largest of its encoder's pre-activations per token (scaled by each
 # latent's decoder norm, as sae_lens's `TopKTrainingSAE` does; its decoder rows start small and
-# free) and is trained by our own faster step, `helpers.lm.topk_training`, which `make bench` holds
-# against sae_lens's trainer on final FVU. The JumpReLU SAEs (the Gemma Scope architecture) learn a
+# free) and is trained by our own faster step, `helpers.lm.topk_training`: past the encoder's one
+# dense product it touches only the $k$ chosen latents, its gradients written by hand, and the
+# TopK SAEs of one site train together in one pass over the data. `make bench` holds it against
+# sae_lens's trainer on final FVU. The JumpReLU SAEs (the Gemma Scope architecture) learn a
 # threshold per latent and are trained with sae_lens's own trainer toward a target L0. All train on
 # centred activations scaled to a fixed mean squared norm, a normalisation folded into their weights
 # afterwards (`helpers.lm.suite`), and all are measured on the analysis tokens, which none of them
@@ -326,7 +328,8 @@ suite_train_seconds = results.metric("suite_train_seconds", suite["train seconds
 # of that gap. At most {glue:text}`max_dead_in_training_percent:.1f`% of a TopK SAE's latents were
 # dead at the end of training, and at most {glue:text}`max_never_fire_percent:.1f`% of any main-site
 # SAE's latents fire on no analysis token. Training the suite took
-# {glue:text}`suite_train_seconds:.0f` seconds.
+# {glue:text}`suite_train_seconds:.0f` seconds (a TopK SAE trained with others counts its own steps
+# and its share of reading the data).
 #
 # ## The L0–FVU frontier
 #

@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "toy SAE training": toys.toy_sae_training,
     "activation harvest": lm.activation_harvest,
     "TopK SAE training": lm.topk_sae_training,
+    "TopK suite training": lm.suite_training,
     "closed-form regression (Eq. 3)": dark_matter.error_regression,
     "gradient pursuit (§7.1)": dark_matter.pursuit_encoding,
 }

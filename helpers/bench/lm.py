@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sae_lens import TopKTrainingSAE, TopKTrainingSAEConfig
+from sae_lens import TopKSAE, TopKTrainingSAE, TopKTrainingSAEConfig
 from sae_lens.config import SAETrainerConfig
 from sae_lens.training.sae_trainer import SAETrainer
 
+from helpers.bench.autograd_topk import train_topk_sae_with_autograd
 from helpers.bench.framework import (
     BenchSettings,
     Comparison,
@@ -29,22 +30,30 @@ from helpers.lm.data import LmData
 from helpers.lm.evaluation import reconstruct
 from helpers.lm.model import LanguageModel, load_language_model, run_model
 from helpers.lm.suite import Normalisation, fold_normalisation
-from helpers.lm.topk_training import TopKTraining, train_topk_sae
+from helpers.lm.topk_training import TopKTraining, train_topk_sae, train_topk_saes
 
 HARVEST_CONTEXTS = 64
 SAE_WIDTH, SAE_K = 4096, 32
 TOPK_STEP_PARTS = {  # the operators of a TopK training step, by what they do
     "dense products": ("aten::mm", "aten::addmm", "aten::mv", "aten::addmv_"),
     "top-k selection": ("aten::topk",),
-    "k-row decoder": (
-        "aten::_embedding_bag",
-        "aten::_embedding_bag_forward_only",
-        "aten::_embedding_bag_backward",
-        "aten::_embedding_bag_dense_backward",
-        "aten::_embedding_bag_per_sample_weights_backward",
-        "aten::sort",  # the dense backward sorts the selected rows
+    "k-row decoder": ("aten::_embedding_bag_forward_only",),
+    "chosen latents' gradients": ("aten::sparse_sampled_addmm",),
+    "per-latent gradient sums": ("aten::_embedding_bag", "aten::sort", "aten::bincount", "aten::cumsum"),
+    "gathers, masks and scatters": (
+        "aten::index",
+        "aten::index_select",
+        "aten::index_add_",
+        "aten::_index_put_impl_",
+        "aten::cat",
+        "aten::mul_",
+        "aten::mul",
+        "aten::relu_",
+        "aten::gt",
+        "aten::sub",
+        "aten::zero_",
+        "aten::fill_",
     ),
-    "scatters into width": ("aten::scatter_add_", "aten::index_add_", "aten::zero_", "aten::fill_"),
     "Adam": ("aten::_fused_adam_",),
     "bf16 casts and copies": ("aten::copy_", "aten::_to_copy"),
     "decoder norms": ("aten::linalg_vector_norm",),
@@ -143,14 +152,14 @@ def activation_harvest(settings: BenchSettings) -> Comparison:
 
 
 def topk_sae_training(settings: BenchSettings) -> Comparison:
-    """A width-4096, k-32 TopK SAE on the training store: our step (dense encoder, `embedding_bag`
-    decoder, the suite's dtype) vs sae_lens's stock `SAETrainer` with its `TopKTrainingSAE`, same
-    normalised batches, samples and learning rate; both scored on the analysis store."""
+    """A width-4096, k-32 TopK SAE on the training store: our step (`train_topk_sae`: dense encoder,
+    k-row decoder, hand-written sparse backward, the suite's dtype) vs sae_lens's stock
+    `SAETrainer` with its `TopKTrainingSAE`, same normalised batches, samples and learning rate;
+    both scored on the analysis store."""
     suite = settings.profile.sae_suite
     data = LmData(settings.profile, 0, settings.device)
     site = str(data.site)
-    store = data.train_store
-    norm = Normalisation(store, site, data.train_rows)
+    norm = Normalisation(data.train_store, site, data.train_rows)
     d_in, batch = norm.mean.shape[0], suite.batch_size
     samples = settings.steps * batch
     trained = {}
@@ -184,11 +193,7 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
         TOPK_STEP_PARTS,
         settings.device,
     )
-    held_out = data.analysis_store.activations(site)[data.analysis_rows]
-    fvu = {
-        name: reconstruct(fold_normalisation(sae, norm.mean, norm.unit), held_out).fvu
-        for name, sae in trained.items()
-    }
+    fvu = held_out_fvus(data, norm, trained)
     flops = 6 * d_in * SAE_WIDTH
     dtype = "bfloat16" if suite.bf16 else "float32"
     return Comparison(
@@ -200,14 +205,15 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
             f"against ours {fvu['ours']:.4f}"
         ),
         baseline_seconds=baseline_seconds,
-        target_ratio=2.0,
+        target_ratio=5.0,
         details={
             "samples": samples,
             "samples_per_s": samples / ours_seconds,
             "baseline_samples_per_s": samples / baseline_seconds,
             "achieved_gflops": flops * samples / ours_seconds / 1e9,
             "dtype": dtype,
-            "target_share": 0.5,
+            "target_share": 0.35,
+            "target_share_of_products_alone": 0.5,
             "fvu": fvu["ours"],
             "baseline_fvu": fvu["sae_lens"],
             "fvu_relative_difference": abs(fvu["ours"] - fvu["sae_lens"]) / fvu["sae_lens"],
@@ -224,8 +230,80 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
         limited_by=(
             f"work that is not a product: the share counts 6·d·width FLOPs per sample, three dense "
             f"products (which alone, at batch {batch}, reach the share after 'products alone'); ours "
-            f"does two of them and a k-row decoder. Where its time goes (the same run again, per "
-            f"operator, with the data's shuffle buffer refilled every {BUFFER_ROWS:,} rows): "
-            f"{describe_shares(shares)}"
+            f"does one of them densely and the other two only at the k chosen latents. Where its "
+            f"time goes (the same run again, per operator, with the data's shuffle buffer refilled "
+            f"every {BUFFER_ROWS:,} rows): {describe_shares(shares)}"
+        ),
+    )
+
+
+def held_out_fvus(data: LmData, norm: Normalisation, saes: dict[str, TopKSAE]) -> dict[str, float]:
+    """Each SAE's FVU on the analysis store's rows at its site, the normalisation folded in."""
+    held_out = data.analysis_store.activations(norm.site)[data.analysis_rows]
+    return {
+        name: reconstruct(fold_normalisation(sae, norm.mean, norm.unit), held_out).fvu
+        for name, sae in saes.items()
+    }
+
+
+def suite_training(settings: BenchSettings) -> Comparison:
+    """The profile's TopK suite (the grid and the neighbouring sites; its JumpReLU line trains with
+    sae_lens's trainer either way): each site's SAEs together in one pass over the data
+    (`train_topk_saes`), vs the path the suite took before, one SAE at a time, each reading its own
+    batches, with autograd's backward (`helpers.bench.autograd_topk`); same samples, and every
+    SAE's held-out FVU compared."""
+    suite = settings.profile.sae_suite
+    data = LmData(settings.profile, 0, settings.device)
+    batch = suite.batch_size
+    samples = settings.steps * batch
+    by_site: dict[str, list[TopKTraining]] = {}
+    for entry in data.entries:
+        if entry.architecture == "topk":
+            config = TopKTraining(entry.width, entry.sparsity, samples, batch, suite.lr, bf16=suite.bf16)
+            by_site.setdefault(entry.site, []).append(config)
+    norms = {site: Normalisation(data.train_store, site, data.train_rows) for site in by_site}
+    ours, before = {}, {}
+
+    def together() -> None:
+        for site, configs in by_site.items():
+            norm = norms[site]
+            trained = train_topk_saes(norm.batches(batch, 0), norm.mean.shape[0], configs, settings.device)
+            ours.update({(site, c): sae for c, (sae, _) in zip(configs, trained, strict=True)})
+
+    def one_at_a_time() -> None:
+        for site, configs in by_site.items():
+            norm = norms[site]
+            for c in configs:
+                before[site, c] = train_topk_sae_with_autograd(norm.batches(batch, 0), norm.mean.shape[0], c)[
+                    0
+                ]
+
+    ours_seconds = timed(together, settings.device)
+    baseline_seconds = timed(one_at_a_time, settings.device)
+    differences = []
+    for site, configs in by_site.items():
+        for c in configs:
+            fvu = held_out_fvus(data, norms[site], {"ours": ours[site, c], "before": before[site, c]})
+            differences.append(abs(fvu["ours"] - fvu["before"]) / fvu["before"])
+    n_saes = sum(map(len, by_site.values()))
+    return Comparison(
+        name="TopK suite training",
+        ours=f"{n_saes} TopK SAEs, each site's together (train_topk_saes)",
+        ours_seconds=ours_seconds,
+        baseline=(
+            f"the previous path: one at a time, autograd backward; held-out FVUs within "
+            f"{max(differences):.2%} of ours (largest difference)"
+        ),
+        baseline_seconds=baseline_seconds,
+        target_ratio=2.0,
+        details={
+            "saes": n_saes,
+            "samples_per_sae": samples,
+            "largest_fvu_relative_difference": max(differences),
+            "target_fvu_relative_difference": 0.01,
+        },
+        limited_by=(
+            "each SAE's own step (the TopK row says where its time goes); training together saves "
+            "the batches' reading and normalising, once per site instead of once per SAE"
         ),
     )

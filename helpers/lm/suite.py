@@ -36,7 +36,7 @@ from helpers.book.integrity import difference, files_under, read_json, record_fi
 from helpers.book.lock import exclusive
 from helpers.lm.activation_store import ActivationStore
 from helpers.lm.model import Site
-from helpers.lm.topk_training import TopKTraining, TrainingLog, train_topk_sae
+from helpers.lm.topk_training import TopKTraining, TrainingLog, train_topk_saes
 
 ARCHITECTURES = ("topk", "jumprelu")
 TRAINING_RECORD = "training.json"
@@ -282,35 +282,67 @@ def train_suite(
 ) -> tuple[dict[str, SAE], dict[str, dict]]:
     """Every SAE in `entries`, loaded from `root` where already trained on these rows of this
     store with this config, else trained now and saved; returns the SAEs and their training
-    records by name."""
-    saes, records = {}, {}
-    normalisations: dict[str, Normalisation] = {}
+    records by name. The TopK SAEs to train at one site train together, in one pass over the
+    data (`train_topk_saes`); JumpReLU ones with sae_lens's trainer, one at a time."""
+    done: dict[str, tuple[SAE, dict]] = {}
     with exclusive(root.with_name(root.name + ".lock"), f"the SAE suite in {root}"):
-        for entry in tqdm(entries, desc="SAE suite", unit="SAE"):
+        pending: dict[str, list[SaeEntry]] = {}
+        for entry in entries:
             folder = root / entry.name
-            recipe = _recipe(entry, training)
-            expected = _record(entry, recipe, store, rows)
+            expected = _record(entry, _recipe(entry, training), store, rows)
             loaded = _load_trained(folder, expected, device) if folder.is_dir() else None
             if loaded is None:
-                d_in = store.activations(entry.site).shape[1]
-                ensure_free_space(root, _saved_bytes(entry, d_in), f"the SAE {entry.name}")
-                if entry.site not in normalisations:
-                    normalisations[entry.site] = Normalisation(store, entry.site, rows)
-                norm = normalisations[entry.site]
-                batches = norm.batches(training.batch_size, training.seed)
-                if isinstance(recipe, TopKTraining):
-                    sae, log = train_topk_sae(batches, d_in, recipe, device)
-                else:
-                    sae, log = _train_jumprelu(batches, d_in, recipe, device)
-                fold_normalisation(sae, norm.mean, norm.unit)
-                shutil.rmtree(folder, ignore_errors=True)
-                sae.save_model(str(folder))
-                files = record_files(folder, files_under(folder))
-                record = {**expected, "log": asdict(log), "files": files}
-                write_json_atomically(folder / TRAINING_RECORD, record)
-                loaded = (sae.eval(), record)
-            saes[entry.name], records[entry.name] = loaded
-    return saes, records
+                pending.setdefault(entry.site, []).append(entry)
+            else:
+                done[entry.name] = loaded
+        with tqdm(total=sum(map(len, pending.values())), desc="SAE suite", unit="SAE") as progress:
+            for site, to_train in pending.items():
+                d_in = store.activations(site).shape[1]
+                needed = sum(_saved_bytes(entry, d_in) for entry in to_train)
+                ensure_free_space(root, needed, f"{len(to_train)} SAEs at {site}")
+                norm = Normalisation(store, site, rows)
+                topk = [entry for entry in to_train if entry.architecture == "topk"]
+                if topk:
+                    batches = norm.batches(training.batch_size, training.seed)
+                    recipes = [_recipe(entry, training) for entry in topk]
+                    for entry, trained in zip(
+                        topk, train_topk_saes(batches, d_in, recipes, device), strict=True
+                    ):
+                        done[entry.name] = _save(entry, *trained, norm, training, store, rows, root)
+                        progress.update()
+                for entry in to_train:
+                    if entry.architecture == "jumprelu":
+                        batches = norm.batches(training.batch_size, training.seed)
+                        trained = _train_jumprelu(batches, d_in, _recipe(entry, training), device)
+                        done[entry.name] = _save(entry, *trained, norm, training, store, rows, root)
+                        progress.update()
+    saes = {entry.name: done[entry.name][0] for entry in entries}
+    return saes, {entry.name: done[entry.name][1] for entry in entries}
+
+
+def _save(
+    entry: SaeEntry,
+    sae: SAE,
+    log: TrainingLog,
+    norm: Normalisation,
+    training: SuiteTraining,
+    store: ActivationStore,
+    rows: np.ndarray | None,
+    root: Path,
+) -> tuple[SAE, dict]:
+    """Fold the normalisation into a freshly trained SAE, save it in sae_lens's format with its
+    training record (written last), and return it with that record."""
+    folder = root / entry.name
+    fold_normalisation(sae, norm.mean, norm.unit)
+    shutil.rmtree(folder, ignore_errors=True)
+    sae.save_model(str(folder))
+    record = {
+        **_record(entry, _recipe(entry, training), store, rows),
+        "log": asdict(log),
+        "files": record_files(folder, files_under(folder)),
+    }
+    write_json_atomically(folder / TRAINING_RECORD, record)
+    return sae.eval(), record
 
 
 def neighbour_sites(site: Site) -> list[Site]:

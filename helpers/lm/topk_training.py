@@ -1,30 +1,43 @@
-"""Training a TopK SAE (Gao et al. 2024) fast on a CPU, saved as a `sae_lens` TopK SAE.
+"""Training TopK SAEs (Gao et al. 2024) fast on a CPU, saved as `sae_lens` TopK SAEs.
 
-The step is the whole reason this module exists: the encoder is a dense matmul, but only k of
-`width` latents are non-zero per token, so the decoder is an `embedding_bag` over the k chosen rows
-(forward and backward), not a dense `[batch, width] @ [width, d]` product. The encoder's backward
-is one dense product too: the pre-activations are `x @ W_enc - b_dec @ W_enc + b_enc`, so `b_dec`'s
-gradient through the encoder is a matrix-vector product, not autograd's `[batch, width] @ [width,
-d]` one; and the selection runs on the pre-activations in the product's own dtype. Everything else is the
-usual recipe on centred inputs scaled to mean squared norm `d_in`, parametrised as sae_lens's
-`TopKTrainingSAE` is (`rescale_acts_by_decoder_norm`, the "heuristic" initialisation of Anthropic's
-2024 circuits update): decoder rows start at norm 0.1 and are left free, the encoder starts as the
-decoder's transpose, and latents are ranked by their pre-activation times their decoder row's norm
-(so the reconstruction is `sum_i pre_i * W_dec_i`). Small rows turn faster under Adam than unit-norm
-rows projected back after each step; at 300 steps this is worth 6% of FVU at width 4096.
-Then Adam with a short warm-up and a linear decay to zero over the last fifth, and the AuxK loss
-that gives dead latents a gradient. The saved SAE has the norms folded in: unit-norm decoder rows.
+The step is the whole reason this module exists. Only k of `width` latents are non-zero per token,
+so everything after the encoder's one dense product touches only the chosen latents, and the
+gradients are written by hand (no autograd graph, no `[batch, width]` gradient tensor):
+
+- the encoder is one dense `addmm` in the step's dtype, then a top-k over the scores;
+- the decoder is an `embedding_bag` over the k chosen rows;
+- each chosen latent's gradient is a dot product of the output's gradient with its decoder row,
+  computed only at the chosen positions (`sampled_addmm` on the selection's sparsity pattern);
+- the decoder's and the encoder's weight gradients are sums, per latent, over the tokens that
+  chose it: the selections sorted by latent once, then one `embedding_bag` per gradient with a
+  bag per latent (so a latent's row is written once, and latents nobody chose stay zero);
+- `b_dec`'s gradient through the encoder (`centred = x - b_dec`) is one matrix-vector product.
+
+Everything else is the usual recipe on centred inputs scaled to mean squared norm `d_in`,
+parametrised as sae_lens's `TopKTrainingSAE` is (`rescale_acts_by_decoder_norm`, the "heuristic"
+initialisation of Anthropic's 2024 circuits update): decoder rows start at norm 0.1 and are left
+free, the encoder starts as the decoder's transpose, and latents are ranked by their
+pre-activation times their decoder row's norm (so the reconstruction is `sum_i pre_i * W_dec_i`).
+Small rows turn faster under Adam than unit-norm rows projected back after each step; at 300
+steps this is worth 6% of FVU at width 4096. Then Adam with a short warm-up and a linear decay to
+zero over the last fifth, and the AuxK loss that gives dead latents a gradient. The saved SAE has
+the norms folded in: unit-norm decoder rows.
+
+`train_topk_saes` trains several SAEs on one stream of batches, so a suite reads its data once.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from sae_lens import TopKSAE, TopKSAEConfig
+
+from helpers.book.memory import keep_freed_memory
 
 
 @dataclass(frozen=True)
@@ -57,11 +70,16 @@ class TopKTraining:
         if self.samples < self.batch_size:
             raise ValueError(f"samples = {self.samples} is less than one batch ({self.batch_size}).")
 
+    @property
+    def steps(self) -> int:
+        return self.samples // self.batch_size
+
 
 @dataclass
 class TrainingLog:
     """What a run measured: the training FVU over time (one value per `log_every` steps), the
-    latents still dead at the end (by `dead_after`), and the wall time."""
+    latents still dead at the end (by `dead_after`), and the wall time (for SAEs trained together,
+    its own steps plus its share of reading the batches)."""
 
     steps: list[int]
     fvu: list[float]
@@ -71,41 +89,55 @@ class TrainingLog:
 
 
 class _TopKParameters(torch.nn.Module):
-    """The trained tensors, in normalised units, with sae_lens's names and layout."""
+    """The trained tensors, in normalised units, with sae_lens's names; the encoder is kept as
+    `W_enc_T` (`[width, d_in]`, sae_lens's `W_enc` transposed), so that a latent's encoder
+    gradient is one contiguous row, as its decoder gradient is."""
 
     def __init__(self, d_in: int, width: int, init_norm: float, generator: torch.Generator):
         super().__init__()
         decoder = torch.randn(width, d_in, generator=generator)
         decoder *= init_norm / decoder.norm(dim=1, keepdim=True)
         self.W_dec = torch.nn.Parameter(decoder)
-        self.W_enc = torch.nn.Parameter(decoder.T.clone().contiguous())
+        self.W_enc_T = torch.nn.Parameter(decoder.clone())
         self.b_enc = torch.nn.Parameter(torch.zeros(width))
         self.b_dec = torch.nn.Parameter(torch.zeros(d_in))
 
 
-class _SelectedPreactivations(torch.autograd.Function):
-    """`values` (the pre-activations `centred @ W_enc + b_enc` at `indices`, already computed) as a
-    function of the encoder's parameters. The backward pass scatters their gradient into one dense
-    `centred.T @ grad` product for `W_enc`, and gives `b_dec` (`centred = x - b_dec`) its gradient
-    in closed form: `-W_enc @ grad_b_enc`."""
+class _ByLatent:
+    """Selections `(row r, latent i, value v)` grouped by latent, for sums `sum_r v * table[r]`
+    over each latent's selections, one bag per latent of an `embedding_bag`."""
 
-    @staticmethod
-    def forward(ctx, values, indices, centred, W_enc, b_enc, b_dec):
-        ctx.save_for_backward(indices, centred, W_enc)
-        return values.float()
+    def __init__(self, latents: torch.Tensor, width: int):
+        latents = latents.flatten()
+        self.order = torch.argsort(latents)
+        counts = torch.bincount(latents, minlength=width)
+        self.offsets = torch.cumsum(counts, 0) - counts
 
-    @staticmethod
-    def backward(ctx, grad):
-        indices, centred, W_enc = ctx.saved_tensors
-        grad_b_enc = torch.zeros_like(W_enc[0]).index_add_(0, indices.flatten(), grad.flatten())
-        scattered = torch.zeros(centred.shape[0], W_enc.shape[1], dtype=centred.dtype, device=grad.device)
-        scattered.scatter_add_(1, indices, grad.to(centred.dtype))
-        grad_W_enc = (centred.T @ scattered).float()
-        return None, None, None, grad_W_enc, grad_b_enc, -(W_enc @ grad_b_enc)
+    def sums(self, values: torch.Tensor, rows: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """`[width, table columns]`: for each latent, its selections' values times their rows of
+        `table`, summed (zero for a latent nobody selected)."""
+        return F.embedding_bag(
+            rows.flatten()[self.order],
+            table,
+            self.offsets,
+            mode="sum",
+            per_sample_weights=values.flatten()[self.order],
+        )
 
 
-def _decode(indices: torch.Tensor, values: torch.Tensor, decoder: torch.Tensor) -> torch.Tensor:
-    return F.embedding_bag(indices, decoder, per_sample_weights=values, mode="sum")
+def _at_chosen(output_grad: torch.Tensor, decoder: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+    """`[rows, slots]`: `output_grad[r] . decoder[chosen[r, s]]`, only where chosen."""
+    rows, slots = chosen.shape
+    with warnings.catch_warnings():  # torch says CSR support is in beta, once per process
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        pattern = torch.sparse_csr_tensor(
+            torch.arange(0, rows * slots + 1, slots, device=chosen.device),
+            chosen.flatten(),
+            torch.zeros(rows * slots, dtype=output_grad.dtype, device=chosen.device),
+            size=(rows, decoder.shape[0]),
+            check_invariants=False,
+        )
+    return torch.sparse.sampled_addmm(pattern, output_grad, decoder.T, beta=0.0).values().view(rows, slots)
 
 
 def _lr_factor(step: int, steps: int) -> float:
@@ -117,6 +149,108 @@ def _lr_factor(step: int, steps: int) -> float:
     return 1.0
 
 
+class _Run:
+    """One SAE's state during training: its parameters, Adam, how long since each latent fired."""
+
+    def __init__(self, d_in: int, config: TopKTraining, device: torch.device):
+        self.config = config
+        generator = torch.Generator().manual_seed(config.seed)
+        self.params = _TopKParameters(d_in, config.width, config.decoder_init_norm, generator).to(device)
+        self.optimizer = torch.optim.Adam(self.params.parameters(), lr=config.lr, fused=True)
+        self.since_fired = torch.zeros(config.width, dtype=torch.long, device=device)
+        self.dtype = torch.bfloat16 if config.bf16 else torch.float32
+        self.log = TrainingLog([], [], 0, 0.0, 0.0)
+
+    @torch.no_grad()
+    def gradients(self, x: torch.Tensor) -> torch.Tensor:
+        """Set every parameter's gradient of the loss (reconstruction + AuxK) on batch `x`; returns
+        the reconstruction error."""
+        p, config = self.params, self.config
+        batch, width = x.shape[0], config.width
+        norms = p.W_dec.norm(dim=1)
+        centred = x - p.b_dec
+        pre = torch.addmm(p.b_enc.to(self.dtype), centred.to(self.dtype), p.W_enc_T.to(self.dtype).T)
+        scores = pre.mul_(norms.to(self.dtype))
+        values, chosen = scores.topk(config.k, dim=-1, sorted=False)
+        self.since_fired += batch
+        self.since_fired[chosen.flatten()] = 0
+        acts = (values.float() / norms[chosen]).relu_()
+        error = x - p.b_dec - F.embedding_bag(chosen, p.W_dec, per_sample_weights=acts, mode="sum")
+        output_grads = error * (-2.0 / batch)
+        act_grads = _at_chosen(output_grads, p.W_dec, chosen).mul_(acts > 0)
+        dead = torch.nonzero(self.since_fired > config.dead_after).flatten()
+        rows = torch.arange(batch, device=x.device)[:, None].expand_as(chosen)
+        if len(dead):
+            aux_values, aux_slots = scores.index_select(1, dead).topk(min(config.aux_k, len(dead)), dim=-1, sorted=False)
+            aux_chosen = dead[aux_slots]
+            aux_acts = (aux_values.float() / norms[aux_chosen]).relu_()
+            aux_recon = F.embedding_bag(aux_chosen, p.W_dec, per_sample_weights=aux_acts, mode="sum")
+            aux_grads = (error - aux_recon).mul_(-2.0 * config.aux_coefficient / batch)
+            aux_act_grads = _at_chosen(aux_grads, p.W_dec, aux_chosen).mul_(aux_acts > 0)
+            aux_rows = torch.arange(batch, device=x.device)[:, None].expand_as(aux_chosen)
+            chosen = torch.cat([chosen, aux_chosen], 1)
+            acts, act_grads = torch.cat([acts, aux_acts], 1), torch.cat([act_grads, aux_act_grads], 1)
+            output_rows = torch.cat([rows, aux_rows + batch], 1)
+            output_grads_table = torch.cat([output_grads, aux_grads])
+            rows = torch.cat([rows, aux_rows], 1)
+        else:
+            output_rows, output_grads_table = rows, output_grads
+        by_latent = _ByLatent(chosen, width)
+        p.W_dec.grad = by_latent.sums(acts, output_rows, output_grads_table)
+        p.W_enc_T.grad = by_latent.sums(act_grads, rows, centred)
+        p.b_enc.grad = torch.zeros_like(p.b_enc).index_add_(0, chosen.flatten(), act_grads.flatten())
+        p.b_dec.grad = output_grads.sum(0) - p.b_enc.grad @ p.W_enc_T
+        return error
+
+    def step(self, x: torch.Tensor, step: int, log_every: int) -> None:
+        started = time.perf_counter()
+        error = self.gradients(x)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr * _lr_factor(step, self.config.steps)
+        self.optimizer.step()
+        if step % log_every == 0 or step == self.config.steps - 1:
+            self.log.steps.append(step)
+            self.log.fvu.append(float(error.pow(2).sum() / (x - x.mean(0)).pow(2).sum()))
+        self.log.seconds += time.perf_counter() - started
+
+
+def train_topk_saes(
+    batches: Iterator[torch.Tensor],
+    d_in: int,
+    configs: Sequence[TopKTraining],
+    device: torch.device | str = "cpu",
+    log_every: int = 20,
+) -> list[tuple[TopKSAE, TrainingLog]]:
+    """Train one SAE per config on the same batches of normalised activations (`[batch_size,
+    d_in]`, centred, mean squared norm `d_in`), each batch read once for all; the configs must
+    share `samples` and `batch_size`. Each SAE's result is what `train_topk_sae` gives it alone."""
+    if not configs:
+        raise ValueError("no configs to train.")
+    if len({(c.samples, c.batch_size) for c in configs}) > 1:
+        raise ValueError("SAEs trained together must share samples and batch_size; train them apart.")
+    keep_freed_memory()
+    device = torch.device(device)
+    runs = [_Run(d_in, config, device) for config in configs]
+    reading = 0.0
+    for step in range(configs[0].steps):
+        started = time.perf_counter()
+        x = next(batches).to(device)
+        reading += time.perf_counter() - started
+        if x.shape != (configs[0].batch_size, d_in):
+            raise ValueError(
+                f"batch {step} has shape {tuple(x.shape)}, not ({configs[0].batch_size}, {d_in})."
+            )
+        for run in runs:
+            run.step(x, step, log_every)
+    results = []
+    for run in runs:
+        run.log.seconds += reading / len(runs)
+        run.log.samples_per_second = run.config.steps * run.config.batch_size / run.log.seconds
+        run.log.dead_latents = int((run.since_fired > run.config.dead_after).sum())
+        results.append((_as_sae_lens(run.params, run.config), run.log))
+    return results
+
+
 def train_topk_sae(
     batches: Iterator[torch.Tensor],
     d_in: int,
@@ -124,56 +258,8 @@ def train_topk_sae(
     device: torch.device | str = "cpu",
     log_every: int = 20,
 ) -> tuple[TopKSAE, TrainingLog]:
-    """Train on batches of normalised activations (`[batch_size, d_in]`, centred, mean squared
-    norm `d_in`); returns the SAE in those units and what the run measured."""
-    device = torch.device(device)
-    generator = torch.Generator().manual_seed(config.seed)
-    params = _TopKParameters(d_in, config.width, config.decoder_init_norm, generator).to(device)
-    optimizer = torch.optim.Adam(params.parameters(), lr=config.lr, fused=True)
-    steps = config.samples // config.batch_size
-    since_fired = torch.zeros(config.width, dtype=torch.long, device=device)
-    log = TrainingLog([], [], 0, 0.0, 0.0)
-    matmul_dtype = torch.bfloat16 if config.bf16 else torch.float32
-    started = time.perf_counter()
-    for step in range(steps):
-        x = next(batches).to(device)
-        with torch.no_grad():
-            norms = params.W_dec.norm(dim=1)
-            centred = (x - params.b_dec).to(matmul_dtype)
-            pre = torch.addmm(params.b_enc.to(matmul_dtype), centred, params.W_enc.to(matmul_dtype))
-            scores = pre.mul_(norms.to(matmul_dtype))
-            values, indices = scores.topk(config.k, dim=-1, sorted=False)
-            since_fired += config.batch_size
-            since_fired[indices.flatten()] = 0
-            dead = since_fired > config.dead_after
-            n_dead = int(dead.sum())
-            if n_dead:
-                k_aux = min(config.aux_k, n_dead)
-                dead_scores = scores.masked_fill_(~dead, -torch.inf)
-                aux_values, aux_indices = dead_scores.topk(k_aux, dim=-1, sorted=False)
-                values, indices = torch.cat([values, aux_values], 1), torch.cat([indices, aux_indices], 1)
-            preactivations = values.float() / norms[indices]
-        selected = _SelectedPreactivations.apply(
-            preactivations, indices, centred, params.W_enc, params.b_enc, params.b_dec
-        ).relu()
-        recon = _decode(indices[:, : config.k], selected[:, : config.k], params.W_dec) + params.b_dec
-        error = x - recon
-        loss = error.pow(2).sum(-1).mean()
-        if n_dead:
-            aux_recon = _decode(indices[:, config.k :], selected[:, config.k :], params.W_dec)
-            loss = loss + config.aux_coefficient * (error.detach() - aux_recon).pow(2).sum(-1).mean()
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr * _lr_factor(step, steps)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % log_every == 0 or step == steps - 1:
-            log.steps.append(step)
-            log.fvu.append(float(error.detach().pow(2).sum() / (x - x.mean(0)).pow(2).sum()))
-    log.seconds = time.perf_counter() - started
-    log.samples_per_second = steps * config.batch_size / log.seconds
-    log.dead_latents = int((since_fired > config.dead_after).sum())
-    return _as_sae_lens(params, config), log
+    """Train one SAE (see `train_topk_saes`); returns it in normalised units, and its log."""
+    return train_topk_saes(batches, d_in, [config], device, log_every)[0]
 
 
 def _as_sae_lens(params: _TopKParameters, config: TopKTraining) -> TopKSAE:
@@ -187,7 +273,7 @@ def _as_sae_lens(params: _TopKParameters, config: TopKTraining) -> TopKSAE:
     with torch.no_grad():
         norms = params.W_dec.norm(dim=1)
         sae.W_dec.copy_(params.W_dec / norms[:, None])
-        sae.W_enc.copy_(params.W_enc * norms)
+        sae.W_enc.copy_((params.W_enc_T * norms[:, None]).T)
         sae.b_enc.copy_(params.b_enc * norms)
         sae.b_dec.copy_(params.b_dec)
     return sae

@@ -387,7 +387,8 @@ def train_toy_saes(
     progress: bool = True,
 ) -> ToySAETrainingLog:
     """Adam on the sum over instances of MSE + L1 (+ the orthogonality loss), every instance on
-    the same batches, after flipping latents that are silent at initialisation. With
+    the same batches (drawn many at a time), after flipping latents that are silent at
+    initialisation. With
     orthogonality and `jump_relu`, the final thresholds stay in `sae`."""
     if sae.W_dec.shape[2] != data.d_model:
         raise ValueError(f"the SAE reads {sae.W_dec.shape[2]} dimensions, the data has {data.d_model}.")
@@ -398,8 +399,9 @@ def train_toy_saes(
     records: dict[str, list[torch.Tensor]] = {"mse": [], "l1": [], "orthogonality": []}
     logged_steps: list[int] = []
     start = time.perf_counter()
+    batches = data.batches(batch_size, steps)
     for step in tqdm(range(steps), desc="training toy SAEs", disable=not progress, mininterval=2):
-        x, _ = data.sample(batch_size)
+        x = next(batches)
         if aux is not None and orthogonality.jump_relu:
             sae.threshold.copy_(aux.thresholds(step))
         losses = sae.set_gradients(x, l1_coefficient, aux.penalty(step) if aux is not None else None)

@@ -17,7 +17,7 @@ the section), the vectors `sae_lens.synthetic.FeatureDictionary`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import torch
 from sae_lens.synthetic.activation_generator import ActivationGenerator
@@ -25,6 +25,7 @@ from sae_lens.synthetic.feature_dictionary import FeatureDictionary, orthogonali
 from sae_lens.synthetic.hierarchy import HierarchyNode, hierarchy_modifier
 
 MAX_ENUMERATED_FEATURES = 16
+SAMPLING_BLOCK = 32  # batches per call to the generator (see `TrueFeatures.batches`)
 
 
 def orthogonal_vectors(n_features: int, d_model: int, generator: torch.Generator) -> torch.Tensor:
@@ -153,6 +154,13 @@ class TrueFeatures:
         """`x` `[batch, d_model]` and the feature activations `a` `[batch, n_features]` behind it."""
         a = self._generator.sample(batch_size)
         return self._dictionary(a), a
+
+    def batches(self, batch_size: int, count: int, block: int = SAMPLING_BLOCK) -> Iterator[torch.Tensor]:
+        """`count` batches of `x` `[batch_size, d_model]`, drawn `block` batches at a time: one call
+        to the generator for many batches costs far less per batch than one call each."""
+        for start in range(0, count, block):
+            x, _ = self.sample(batch_size * min(block, count - start))
+            yield from x.split(batch_size)
 
     def possible_patterns(self) -> torch.Tensor:
         """Every on/off pattern of the features the data can produce `[patterns, n_features]`

@@ -33,6 +33,24 @@ def test_table_and_json_hold_every_row(tmp_path):
     assert record["matmul_gflops"] == ceilings
 
 
+def test_a_share_target_is_met_by_the_ceiling_or_by_the_products_alone():
+    ceilings = {"float32": 100.0, "bfloat16": 400.0}
+
+    def row(achieved: float, alone: float | None = None) -> bench.Comparison:
+        details = {"achieved_gflops": achieved, "dtype": "bfloat16", "target_share": 0.35}
+        if alone is not None:
+            details |= {"products_alone_gflops": alone, "target_share_of_products_alone": 0.5}
+        return bench.Comparison("r", "a", 1.0, "b", 2.0, 1.0, details)
+
+    assert bench.share_meets_target(row(140.0), ceilings)  # 35% of 400
+    assert not bench.share_meets_target(row(139.0), ceilings)
+    assert bench.share_meets_target(row(100.0, alone=200.0), ceilings)  # half of what products reach
+    assert not bench.share_meets_target(row(99.0, alone=200.0), ceilings)
+    assert bench.share_meets_target(bench.Comparison("r", "a", 1.0, "b", 2.0, 1.0), ceilings) is None
+    table = bench.markdown_table([row(100.0, alone=200.0)], ceilings)
+    assert "ours 50% of them (target ≥ 50%); share target met" in table
+
+
 def test_unknown_benchmark_names_the_choices():
     with pytest.raises(ValueError, match="unknown benchmark.*nope.*tms_sparsity sweep training"):
         bench.run_benchmarks(BENCHMARKS, tiny_settings(), ["nope"])

@@ -48,20 +48,58 @@ def test_topk_training_recovers_a_known_sparse_dictionary():
     assert (cosines.max(0).values > 0.9).float().mean() >= 0.8  # most true atoms found
 
 
-def test_the_encoder_s_own_backward_matches_autograd_through_the_plain_formula():
-    from helpers.lm.topk_training import _SelectedPreactivations
+@pytest.mark.parametrize("dead_after", [0, 10**9], ids=["with-auxk", "no-dead-latents"])
+def test_the_hand_written_gradients_match_autograd_through_the_plain_formula(dead_after):
+    from helpers.lm.topk_training import _Run
 
     torch.manual_seed(0)
-    x = torch.randn(64, 16)
-    W_enc, b_enc, b_dec = (torch.randn(*shape, requires_grad=True) for shape in ((16, 40), (40,), (16,)))
-    pre = (x - b_dec) @ W_enc + b_enc
-    values, indices = pre.detach().topk(5, dim=1)
-    weights = torch.randn(64, 5)
-    reference = torch.autograd.grad((pre.gather(1, indices) * weights).sum(), (W_enc, b_enc, b_dec))
-    selected = _SelectedPreactivations.apply(values, indices, (x - b_dec).detach(), W_enc, b_enc, b_dec)
-    ours = torch.autograd.grad((selected * weights).sum(), (W_enc, b_enc, b_dec))
+    config = TopKTraining(width=64, k=4, samples=8, batch_size=8, aux_k=6, dead_after=dead_after)
+    run = _Run(16, config, torch.device("cpu"))
+    with torch.no_grad():
+        for p in run.params.parameters():
+            p.copy_(torch.randn_like(p))
+        run.params.W_dec *= torch.rand(64, 1) * 3 + 0.05  # free decoder norms, as training leaves them
+    x = torch.randn(8, 16)
+    error = run.gradients(x)
+    ours = [p.grad for p in run.params.parameters()]
+
+    W_dec, W_enc_T, b_enc, b_dec = (p.detach().clone().requires_grad_() for p in run.params.parameters())
+    pre = (x - b_dec) @ W_enc_T.T + b_enc
+    scores = pre.detach() * W_dec.detach().norm(dim=1)
+    chosen = scores.topk(4, dim=1).indices
+    recon = torch.einsum("bk,bkd->bd", pre.gather(1, chosen).relu(), W_dec[chosen]) + b_dec
+    reference_error = x - recon
+    loss = reference_error.pow(2).sum(1).mean()
+    fired = torch.zeros(64, dtype=torch.bool).index_fill_(0, chosen.flatten(), True)
+    if dead_after == 0:  # every latent this batch did not choose is dead
+        aux = scores.masked_fill(fired, -torch.inf).topk(6, dim=1).indices
+        aux_recon = torch.einsum("bk,bkd->bd", pre.gather(1, aux).relu(), W_dec[aux])
+        loss = loss + 0.25 * (reference_error.detach() - aux_recon).pow(2).sum(1).mean()
+    reference = torch.autograd.grad(loss, (W_dec, W_enc_T, b_enc, b_dec))
+    torch.testing.assert_close(error, reference_error.detach())
     for mine, theirs in zip(ours, reference, strict=True):
         torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_saes_trained_together_are_the_saes_trained_apart():
+    from helpers.lm.topk_training import train_topk_saes
+
+    torch.manual_seed(0)
+    data = [torch.randn(32, 16) for _ in range(6)]
+    configs = [
+        TopKTraining(width=48, k=4, samples=192, batch_size=32, dead_after=64),
+        TopKTraining(width=24, k=2, samples=192, batch_size=32, seed=3, bf16=True),
+    ]
+    together = train_topk_saes(iter(data), 16, configs, log_every=2)
+    for config, (sae, log) in zip(configs, together, strict=True):
+        alone, alone_log = train_topk_sae(iter(data), 16, config, log_every=2)
+        for name, tensor in alone.state_dict().items():
+            assert torch.equal(sae.state_dict()[name], tensor), name
+        assert log.fvu == alone_log.fvu and log.dead_latents == alone_log.dead_latents
+    with pytest.raises(ValueError, match="share samples and batch_size"):
+        train_topk_saes(iter(data), 16, [configs[0], TopKTraining(width=24, k=2, samples=96, batch_size=32)])
+    with pytest.raises(ValueError, match=r"batch 0 has shape \(32, 8\), not \(32, 16\)"):
+        train_topk_sae(iter([torch.randn(32, 8)]), 16, configs[0])
 
 
 def test_the_saved_sae_computes_what_training_ranked_and_reconstructed():
@@ -74,7 +112,7 @@ def test_the_saved_sae_computes_what_training_ranked_and_reconstructed():
             p.copy_(torch.randn_like(p))
         params.W_dec *= torch.rand(40, 1) * 3 + 0.05  # free decoder norms, as training leaves them
     x = torch.randn(64, 16)
-    pre = (x - params.b_dec) @ params.W_enc + params.b_enc
+    pre = (x - params.b_dec) @ params.W_enc_T.T + params.b_enc
     norms = params.W_dec.norm(dim=1)
     indices = (pre * norms).topk(5, dim=1).indices
     chosen = pre.gather(1, indices).relu()
@@ -143,7 +181,7 @@ def test_the_suite_is_trained_once_then_loaded_and_retrained_when_corrupt(
     def no_training(*args, **kwargs):
         raise AssertionError("a cached SAE was retrained")
 
-    monkeypatch.setattr(sae_suite, "train_topk_sae", no_training)
+    monkeypatch.setattr(sae_suite, "train_topk_saes", no_training)
     monkeypatch.setattr(sae_suite, "_train_jumprelu", no_training)
     again, _ = train_suite(store, ENTRIES, TRAINING, tmp_path, torch.device("cpu"))
     x = torch.from_numpy(np.array(store.activations("resid_post.5")[:10]))
