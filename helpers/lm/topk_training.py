@@ -181,7 +181,8 @@ class _Run:
         dead = torch.nonzero(self.since_fired > config.dead_after).flatten()
         rows = torch.arange(batch, device=x.device)[:, None].expand_as(chosen)
         if len(dead):
-            aux_values, aux_slots = scores.index_select(1, dead).topk(min(config.aux_k, len(dead)), dim=-1, sorted=False)
+            aux_k = min(config.aux_k, len(dead))
+            aux_values, aux_slots = scores.index_select(1, dead).topk(aux_k, dim=-1, sorted=False)
             aux_chosen = dead[aux_slots]
             aux_acts = (aux_values.float() / norms[aux_chosen]).relu_()
             aux_recon = F.embedding_bag(aux_chosen, p.W_dec, per_sample_weights=aux_acts, mode="sum")
