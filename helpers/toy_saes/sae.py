@@ -388,8 +388,7 @@ def train_toy_saes(
 ) -> ToySAETrainingLog:
     """Adam on the sum over instances of MSE + L1 (+ the orthogonality loss), every instance on
     the same batches (drawn many at a time), after flipping latents that are silent at
-    initialisation. With
-    orthogonality and `jump_relu`, the final thresholds stay in `sae`."""
+    initialisation. With orthogonality and `jump_relu`, the final thresholds stay in `sae`."""
     if sae.W_dec.shape[2] != data.d_model:
         raise ValueError(f"the SAE reads {sae.W_dec.shape[2]} dimensions, the data has {data.d_model}.")
     steps = max(1, samples // batch_size)

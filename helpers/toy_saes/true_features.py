@@ -25,7 +25,7 @@ from sae_lens.synthetic.feature_dictionary import FeatureDictionary, orthogonali
 from sae_lens.synthetic.hierarchy import HierarchyNode, hierarchy_modifier
 
 MAX_ENUMERATED_FEATURES = 16
-SAMPLING_BLOCK = 32  # batches per call to the generator (see `TrueFeatures.batches`)
+SAMPLING_ROWS = 16384  # rows per call to the generator in `TrueFeatures.batches` (measured best)
 
 
 def orthogonal_vectors(n_features: int, d_model: int, generator: torch.Generator) -> torch.Tensor:
@@ -155,9 +155,10 @@ class TrueFeatures:
         a = self._generator.sample(batch_size)
         return self._dictionary(a), a
 
-    def batches(self, batch_size: int, count: int, block: int = SAMPLING_BLOCK) -> Iterator[torch.Tensor]:
-        """`count` batches of `x` `[batch_size, d_model]`, drawn `block` batches at a time: one call
-        to the generator for many batches costs far less per batch than one call each."""
+    def batches(self, batch_size: int, count: int) -> Iterator[torch.Tensor]:
+        """`count` batches of `x` `[batch_size, d_model]`, drawn about `SAMPLING_ROWS` rows per call
+        to the generator: fewer calls cost less per batch, until the draw outgrows the caches."""
+        block = max(1, SAMPLING_ROWS // batch_size)
         for start in range(0, count, block):
             x, _ = self.sample(batch_size * min(block, count - start))
             yield from x.split(batch_size)

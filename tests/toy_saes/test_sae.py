@@ -21,7 +21,7 @@ from helpers.toy_saes.sae import (
     ToySAE,
     train_toy_saes,
 )
-from helpers.toy_saes.true_features import TrueFeatures, orthogonal_vectors
+from helpers.toy_saes.true_features import SAMPLING_ROWS, TrueFeatures, orthogonal_vectors
 
 
 def features_in(n: int, d: int, seed: int = 0) -> torch.Tensor:
@@ -59,6 +59,15 @@ def test_conditional_child_fires_with_its_probability_given_the_parent():
     assert on[:, 0].float().mean() == pytest.approx(0.3, abs=0.005)
     assert on[on[:, 0], 1].float().mean() == pytest.approx(0.4, abs=0.01)
     assert on[:, 3].float().mean() == pytest.approx(0.2, abs=0.005)
+
+
+@pytest.mark.parametrize("batch_size", [3, SAMPLING_ROWS + 1])
+def test_batches_are_count_fresh_batches_of_the_right_shape(batch_size):
+    torch.manual_seed(0)
+    data = TrueFeatures(features_in(3, 8), 0.5)
+    batches = list(data.batches(batch_size, 7))
+    assert [b.shape for b in batches] == [torch.Size([batch_size, 8])] * 7
+    assert not torch.equal(batches[0], batches[1])
 
 
 def test_bad_feature_settings_are_refused():
