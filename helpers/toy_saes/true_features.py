@@ -25,7 +25,7 @@ from sae_lens.synthetic.feature_dictionary import FeatureDictionary, orthogonali
 from sae_lens.synthetic.hierarchy import HierarchyNode, hierarchy_modifier
 
 MAX_ENUMERATED_FEATURES = 16
-SAMPLING_ROWS = 16384  # rows per call to the generator in `TrueFeatures.batches` (measured best)
+SAMPLING_ROWS = 16384  # rows per generator call in `TrueFeatures.batches` (a measured sweet spot)
 
 
 def orthogonal_vectors(n_features: int, d_model: int, generator: torch.Generator) -> torch.Tensor:
