@@ -28,26 +28,26 @@ class _SelectedPreactivations(torch.autograd.Function):
     def backward(ctx, grad):
         indices, centred, W_enc_T = ctx.saved_tensors
         grad_b_enc = torch.zeros_like(W_enc_T[:, 0]).index_add_(0, indices.flatten(), grad.flatten())
-        scattered = torch.zeros(centred.shape[0], W_enc_T.shape[0], dtype=centred.dtype)
+        scattered = centred.new_zeros(centred.shape[0], W_enc_T.shape[0])
         scattered.scatter_add_(1, indices, grad.to(centred.dtype))
         grad_W_enc_T = (scattered.T @ centred).float()
         return None, None, None, grad_W_enc_T, grad_b_enc, -(grad_b_enc @ W_enc_T)
 
 
 def train_topk_sae_with_autograd(
-    batches: Iterator[torch.Tensor], d_in: int, config: TopKTraining
+    batches: Iterator[torch.Tensor], d_in: int, config: TopKTraining, device: torch.device | str = "cpu"
 ) -> tuple[TopKSAE, TrainingLog]:
-    """One SAE, on the CPU, as the suite trained it before (see the module's docstring)."""
+    """One SAE as the suite trained it before (see the module's docstring)."""
     params = _TopKParameters(
         d_in, config.width, config.decoder_init_norm, torch.Generator().manual_seed(config.seed)
-    )
+    ).to(device)
     optimizer = torch.optim.Adam(params.parameters(), lr=config.lr, fused=True)
-    since_fired = torch.zeros(config.width, dtype=torch.long)
+    since_fired = torch.zeros(config.width, dtype=torch.long, device=device)
     dtype = torch.bfloat16 if config.bf16 else torch.float32
     log = TrainingLog([], [], 0, 0.0, 0.0)
     started = time.perf_counter()
     for step in range(config.steps):
-        x = next(batches)
+        x = next(batches).to(device)
         with torch.no_grad():
             norms = params.W_dec.norm(dim=1)
             centred = (x - params.b_dec).to(dtype)

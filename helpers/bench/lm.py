@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import resource
+from collections.abc import Hashable
 from pathlib import Path
 
 import numpy as np
@@ -237,7 +238,7 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
     )
 
 
-def held_out_fvus(data: LmData, norm: Normalisation, saes: dict[str, TopKSAE]) -> dict[str, float]:
+def held_out_fvus(data: LmData, norm: Normalisation, saes: dict[Hashable, TopKSAE]) -> dict[Hashable, float]:
     """Each SAE's FVU on the analysis store's rows at its site, the normalisation folded in."""
     held_out = data.analysis_store.activations(norm.site)[data.analysis_rows]
     return {
@@ -274,17 +275,24 @@ def suite_training(settings: BenchSettings) -> Comparison:
         for site, configs in by_site.items():
             norm = norms[site]
             for c in configs:
-                before[site, c] = train_topk_sae_with_autograd(norm.batches(batch, 0), norm.mean.shape[0], c)[
-                    0
-                ]
+                batches = norm.batches(batch, 0)
+                before[site, c], _ = train_topk_sae_with_autograd(
+                    batches, norm.mean.shape[0], c, settings.device
+                )
 
     ours_seconds = timed(together, settings.device)
     baseline_seconds = timed(one_at_a_time, settings.device)
     differences = []
     for site, configs in by_site.items():
-        for c in configs:
-            fvu = held_out_fvus(data, norms[site], {"ours": ours[site, c], "before": before[site, c]})
-            differences.append(abs(fvu["ours"] - fvu["before"]) / fvu["before"])
+        saes = {
+            (way, i): trained[site, c]
+            for way, trained in (("ours", ours), ("before", before))
+            for i, c in enumerate(configs)
+        }
+        fvu = held_out_fvus(data, norms[site], saes)
+        differences += [
+            abs(fvu["ours", i] - fvu["before", i]) / fvu["before", i] for i in range(len(configs))
+        ]
     n_saes = sum(map(len, by_site.values()))
     return Comparison(
         name="TopK suite training",

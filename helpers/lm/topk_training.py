@@ -235,7 +235,10 @@ def train_topk_saes(
     reading = 0.0
     for step in range(configs[0].steps):
         started = time.perf_counter()
-        x = next(batches).to(device)
+        x = next(batches, None)
+        if x is None:
+            raise ValueError(f"the batches ran out after {step} of {configs[0].steps} steps.")
+        x = x.to(device)
         reading += time.perf_counter() - started
         if x.shape != (configs[0].batch_size, d_in):
             raise ValueError(

@@ -100,6 +100,8 @@ def test_saes_trained_together_are_the_saes_trained_apart():
         train_topk_saes(iter(data), 16, [configs[0], TopKTraining(width=24, k=2, samples=96, batch_size=32)])
     with pytest.raises(ValueError, match=r"batch 0 has shape \(32, 8\), not \(32, 16\)"):
         train_topk_sae(iter([torch.randn(32, 8)]), 16, configs[0])
+    with pytest.raises(ValueError, match="the batches ran out after 5 of 6 steps"):
+        train_topk_sae(iter(data[:5]), 16, configs[0])
 
 
 def test_the_saved_sae_computes_what_training_ranked_and_reconstructed():
