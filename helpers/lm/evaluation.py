@@ -110,7 +110,8 @@ def spliced_losses(
         ids = torch.from_numpy(tokens[start : start + batch_contexts].astype(np.int64))
         for name, replace in replacements.items():
             splices = [] if replace is None else [Splice(site, replace, slice(keep_from, None))]
-            loss = run_model(lm, ids, splices=splices, with_loss=True).token_loss[:, keep_from:-1]
+            run = run_model(lm, ids, splices=splices, with_loss=True, loss_from=keep_from)
+            loss = run.token_loss[:, keep_from:-1]
             totals[name] += float(loss.sum())
         count += loss.numel()
     return {name: total / count for name, total in totals.items()}

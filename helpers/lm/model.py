@@ -14,6 +14,8 @@ last layer it needs unless the per-token loss is asked for.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import re
 import shutil
@@ -177,15 +179,33 @@ def _converted_folder(name: str, packaged: PackagedModel) -> Path:
             print(f"{name}: the converted model in {folder} cannot be used: {reason}; converting again.")
         shutil.rmtree(folder, ignore_errors=True)
         ensure_free_space(folder.parent, 8 * gguf.stat().st_size, f"dequantizing {name}")  # 4 bits -> 32
-        print(f"{name}: dequantizing {gguf.name} once into {folder} (about a minute).")
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        print(f"{name}: dequantizing {gguf.name} once into {folder} (about 20 seconds).")
+        with _one_gguf_reader():
+            source = {"pretrained_model_name_or_path": gguf.parent, "gguf_file": gguf.name}
+            tokenizer = AutoTokenizer.from_pretrained(**source)
+            model = AutoModelForCausalLM.from_pretrained(**source, dtype=torch.float32)
         model.hf_quantizer = None  # the weights are plain fp32 now; saved as such
         del model.config.quantization_config
         model.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         stamp_conversion(folder, expected)
     return folder
+
+
+@contextlib.contextmanager
+def _one_gguf_reader():
+    """Within it, a GGUF file is parsed once: `transformers` opens a new `gguf.GGUFReader` for the
+    tokenizer, the config and the weights, and parsing Gemma 3's 262k-token vocabulary takes about
+    15 seconds each time. A reader only reads (its tensors are views of a read-only memmap), so
+    the three can share one."""
+    import gguf
+
+    original = gguf.GGUFReader
+    gguf.GGUFReader = functools.cache(original)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = original
 
 
 def load_language_model(
@@ -248,7 +268,8 @@ class Splice:
 @dataclass
 class ModelRun:
     """What one forward pass returned: activations by site, and the per-token loss when asked for
-    (`token_loss[:, t]` is the loss of predicting token t+1; the last position has none)."""
+    (`token_loss[:, t]` is the loss of predicting token t+1; NaN at the last position, which has
+    none, and before the run's `loss_from`)."""
 
     activations: dict[Site, torch.Tensor]
     token_loss: torch.Tensor | None
@@ -279,21 +300,24 @@ def _cross_entropy(logits: torch.Tensor, targets: torch.Tensor, cap: float | Non
 _compiled_cross_entropy = torch.compile(_cross_entropy)
 
 
-def token_losses(lm: LanguageModel, hidden: torch.Tensor, input_ids: torch.Tensor, chunk: int = 256):
-    """Next-token cross-entropy from the final hidden states, computing the logits a chunk of
-    positions at a time (a 262k vocabulary makes all of them at once too large to hold)."""
+def token_losses(
+    lm: LanguageModel, hidden: torch.Tensor, input_ids: torch.Tensor, first: int = 0, chunk: int = 256
+) -> torch.Tensor:
+    """Next-token cross-entropy from the final hidden states at positions `first`.. (NaN before
+    it: their logits, a third of a forward pass each with a 262k vocabulary, are never computed),
+    the logits a chunk of positions at a time (all of them at once are too large to hold)."""
     model = lm.model
     cap = getattr(model.config, "final_logit_softcapping", None)
     cross_entropy = _compiled_cross_entropy if lm.compiled else _cross_entropy
     batch, length, _ = hidden.shape
-    flat_hidden = hidden[:, :-1].reshape(-1, hidden.shape[-1])
-    targets = input_ids[:, 1:].reshape(-1)
+    flat_hidden = hidden[:, first:-1].reshape(-1, hidden.shape[-1])
+    targets = input_ids[:, first + 1 :].reshape(-1)
     losses = torch.empty(flat_hidden.shape[0], dtype=torch.float32, device=hidden.device)
     for start in range(0, flat_hidden.shape[0], chunk):
         logits = model.lm_head(flat_hidden[start : start + chunk])
         losses[start : start + chunk] = cross_entropy(logits, targets[start : start + chunk], cap)
     out = torch.full((batch, length), float("nan"), device=hidden.device)
-    out[:, :-1] = losses.view(batch, length - 1)
+    out[:, first:-1] = losses.view(batch, length - 1 - first)
     return out
 
 
@@ -304,9 +328,11 @@ def run_model(
     read: Iterable[Site] = (),
     splices: Iterable[Splice] = (),
     with_loss: bool = False,
+    loss_from: int = 0,
 ) -> ModelRun:
     """One forward pass: read the `read` sites (after any splice at the same site), apply `splices`,
-    and stop after the deepest site unless `with_loss` asks for the whole model."""
+    and stop after the deepest site unless `with_loss` asks for the whole model and the per-token
+    loss from position `loss_from` on."""
     read, splices = list(read), list(splices)
     for site in read + [s.site for s in splices]:
         lm.check_site(site)
@@ -341,7 +367,7 @@ def run_model(
     try:
         if with_loss:
             hidden = lm.model.model(input_ids=input_ids, use_cache=False).last_hidden_state
-            return ModelRun(activations, token_losses(lm, hidden, input_ids))
+            return ModelRun(activations, token_losses(lm, hidden, input_ids, loss_from))
         lm.model.model(input_ids=input_ids, use_cache=False)
     except _StopForward:
         pass
@@ -349,3 +375,8 @@ def run_model(
         for handle in handles:
             handle.remove()
     return ModelRun(activations, None)
+
+
+if __name__ == "__main__":  # `make`'s set-up: dequantize every packaged model once into the cache
+    for name, packaged in PACKAGED_MODELS.items():
+        print(f"{name}: ready in {_converted_folder(name, packaged)}")

@@ -49,6 +49,9 @@ def test_our_per_token_loss_is_the_model_s_own_cross_entropy(lm):
     ours = run_model(lm, ids, with_loss=True).token_loss[0]
     torch.testing.assert_close(ours[:-1], reference, atol=1e-4, rtol=1e-4)
     assert torch.isnan(ours[-1])
+    later = run_model(lm, ids, with_loss=True, loss_from=5).token_loss[0]
+    torch.testing.assert_close(later[5:-1], reference[5:], atol=1e-4, rtol=1e-4)
+    assert torch.isnan(later[:5]).all() and torch.isnan(later[-1])
 
 
 def test_attention_and_mlp_outputs_add_up_to_the_residual_stream(lm):
