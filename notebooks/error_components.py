@@ -57,7 +57,7 @@ from helpers.dark_matter.component_saes import (
     train_component_sae,
     with_component,
 )
-from helpers.dark_matter.decomposition import NORMS, decompose, linear_prediction_r2, split_tokens
+from helpers.dark_matter.decomposition import NORMS, context_split, decompose, linear_prediction_r2
 from helpers.dark_matter.figures import detection_by_decile, wider_pair_matrix
 from helpers.dark_matter.larger_saes import (
     by_size,
@@ -96,7 +96,7 @@ display(scale_table(config, "error_components"))
 settings = config.error_components
 data = LmData(config, SEED, device)
 store, site = data.analysis_store, str(data.site)
-split = split_tokens(data.analysis_rows, config.decomposition.train_fraction, SEED)
+split = context_split(data.analysis_store, data.analysis_rows, config.decomposition.train_fraction, SEED)
 test = ~split.is_train
 activations = store.activations(site)
 main_entries = [e for e in data.entries if e.site == site]

@@ -52,7 +52,7 @@ from IPython.display import Markdown, display
 from helpers.book.results import verdict
 from helpers.book.section import scale_table, start_section
 from helpers.dark_matter import synthetic_activations as synthetic
-from helpers.dark_matter.decomposition import fvu, split_tokens
+from helpers.dark_matter.decomposition import fvu, split_by_context, split_tokens
 from helpers.dark_matter.figures import masking_curves, noise_grid_heatmap
 from helpers.lm.data import LmData
 from helpers.lm.suite import sparsity_line
@@ -213,7 +213,9 @@ with torch.no_grad():
     latents = sae.encode(clean)
     fvu_on_x = fvu(x.to(device), clean)
     fvu_on_clean = fvu(clean, sae.decode(latents))
-split = split_tokens(np.arange(len(chosen)), train_fraction, streams.seeds["split"])
+split = split_by_context(
+    np.arange(len(chosen)), data.analysis_store.context_index[chosen], train_fraction, streams.seeds["split"]
+)
 alignment = synthetic.decoder_probe_alignment(latents, sae.W_dec.detach(), split)
 
 # %% tags=["hide-input"]
@@ -222,6 +224,7 @@ results.metric("sae_fvu_on_clean", fvu_on_clean)
 results.metric("sae_width", entry.width)
 results.metric("sae_sparsity", entry.sparsity)
 results.metric("synthetic_tokens", len(chosen))
+results.metric("synthetic_train_tokens", len(split.train))
 results.metric("d_model", clean.shape[1])
 results.metric("clean_l0", (latents > 0).sum(-1).float().mean())
 b2_r2 = results.metric("b2_probe_r2", alignment.r2)
@@ -358,7 +361,8 @@ plt.show()
 # noised input: along directions where the clean activations vary more than the noise, $b$ cannot
 # tell the two apart, so some planted Dense lands in the nonlinear estimate. Reconstruction noise
 # is independent of $\tilde x$, but $b$ is a {glue:text}`d_model`×{glue:text}`d_model` map fitted
-# on {glue:text}`train_fraction:.0%` of {glue:text}`synthetic_tokens:,` tokens and overfits part of
+# on {glue:text}`synthetic_train_tokens:,` of the {glue:text}`synthetic_tokens:,` tokens (those of
+# {glue:text}`train_fraction:.0%` of their contexts) and overfits part of
 # that noise, which adds error on the test tokens: the estimated Dense falls as
 # $\sigma_\mathrm{rec}$ grows, and goes below zero, the more so the fewer tokens per dimension.
 # The {glue:text}`sweep_regressions` regressions of the grid took {glue:text}`sweep_seconds:.1f`

@@ -48,9 +48,18 @@ from IPython.display import Markdown, display
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
+from helpers.book.intervals import (
+    Band,
+    combined,
+    interval_text,
+    percentile_interval,
+    rank_correlation,
+    resample_counts,
+    slope,
+)
 from helpers.book.results import verdict
 from helpers.book.section import scale_table, start_section
-from helpers.dark_matter.decomposition import decompose, norm_baselines_r2, split_tokens
+from helpers.dark_matter.decomposition import context_split, decompose, norm_baselines_r2
 from helpers.dark_matter.figures import (
     fvu_breakdown,
     nonlinear_fvu_by_width,
@@ -83,10 +92,15 @@ display(scale_table(config, "predicting_error"))
 # Every regression here is ordinary least squares with an intercept, solved in closed form from
 # $X^\top X$ and $X^\top Y$ summed in float64 chunk by chunk over the activation store
 # (`helpers.dark_matter.decomposition`, checked against scikit-learn in the tests). As in the
-# paper, the probes are fitted on a random {glue:text}`train_fraction:.0%` of the analysis
-# tokens ({glue:text}`train_tokens:,` tokens, against $d$ = {glue:text}`d_model` dimensions) and
-# every $R^2$ is measured on the other {glue:text}`test_tokens:,`. The $R^2$ of a multi-output map
-# is averaged over output dimensions; FVU is pooled over them.
+# paper, the probes are fitted on {glue:text}`train_fraction:.0%` of the analysis tokens
+# ({glue:text}`train_tokens:,` tokens, against $d$ = {glue:text}`d_model` dimensions) and every
+# $R^2$ is measured on the other {glue:text}`test_tokens:,`. Unlike the paper, which splits
+# tokens, we split whole contexts of text ({glue:text}`train_contexts` for fitting,
+# {glue:text}`test_contexts` for testing): the tokens of one context are not independent draws, so
+# no test context is seen in fitting, and each score's 95% interval comes from a bootstrap over the
+# test contexts ({glue:text}`resamples:,` resamples, the same ones for every SAE, so that
+# statistics over several SAEs are resampled together). The $R^2$ of a multi-output map is
+# averaged over output dimensions; FVU is pooled over them.
 #
 # For each SAE of the main site, the vector probe $b$ maps $x$ to $\mathrm{SaeError}(x)$ (Eq. 3)
 # and the norm probe maps $x$ to $\lVert \mathrm{SaeError}(x) \rVert^2$ (Eq. 2). The linear error
@@ -97,12 +111,17 @@ display(scale_table(config, "predicting_error"))
 settings = config.decomposition
 data = LmData(config, SEED, device)
 store, site = data.analysis_store, str(data.site)
-split = split_tokens(data.analysis_rows, settings.train_fraction, SEED)
+split = context_split(store, data.analysis_rows, settings.train_fraction, SEED)
 test = ~split.is_train
 
 # %% tags=["hide-input"]
 results.metric("train_tokens", len(split.train))
 results.metric("test_tokens", len(split.test))
+test_groups, n_test_contexts = split.test_groups()
+results.metric("train_contexts", len(np.unique(split.contexts[split.is_train])))
+results.metric("test_contexts", n_test_contexts)
+counts = resample_counts(n_test_contexts, seed=SEED)
+results.metric("resamples", len(counts))
 results.metric("d_model", data.model.d_model)
 results.metric("reference_l0", settings.reference_l0)
 train_fraction = results.metric("train_fraction", settings.train_fraction)
@@ -117,6 +136,7 @@ for entry in tqdm(main_entries, desc="decompose", unit="SAE"):
     decompositions[entry.name] = decompose(sae, activations, split, device)
     token_l0[entry.name] = active_latents(sae, activations, split.rows)
 grid_elapsed = time.perf_counter() - started
+replicates = {name: d.replicates(counts) for name, d in decompositions.items()}
 table = pd.DataFrame(
     [
         {
@@ -127,7 +147,9 @@ table = pd.DataFrame(
             "L0": token_l0[e.name][test].mean(),
             "FVU": d.fvu_sae,
             "norm probe R²": d.norm_probe_r2,
+            "norm probe 95%": interval_text(percentile_interval(replicates[e.name]["norm_probe_r2"])),
             "vector probe R²": d.vector_probe_r2,
+            "vector probe 95%": interval_text(percentile_interval(replicates[e.name]["vector_probe_r2"])),
             "linear FVU": d.fvu_linear,
             "nonlinear FVU": d.fvu_nonlinear,
         }
@@ -151,7 +173,7 @@ display(styled(table, {"width": "{:,}", "L0": "{:.1f}"}))
 # never raises the FVU on test tokens by more than {glue:text}`max_nonlinear_minus_sae_fvu:.1e`
 # (a negative number: it always lowers it).
 #
-# ## The error norm is almost perfectly predictable; half the error vector is (Fig. 3)
+# ## How predictable are the error's norm and its vector? (Fig. 3)
 #
 # Both probes' $R^2$ over the suite's grid of width and L0; each dot is an SAE, labelled with its
 # $R^2$.
@@ -173,6 +195,20 @@ norm_vs_width = results.metric("norm_r2_spearman_width", trend["norm probe R²",
 norm_vs_l0 = results.metric("norm_r2_spearman_l0", trend["norm probe R²", "L0"])
 vector_vs_width = results.metric("vector_r2_spearman_width", trend["vector probe R²", "width"])
 vector_vs_l0 = results.metric("vector_r2_spearman_l0", trend["vector probe R²", "L0"])
+grid_replicates = {
+    column: np.stack([replicates[name][key] for name in grid.index], axis=-1)
+    for column, key in (("norm probe R²", "norm_probe_r2"), ("vector probe R²", "vector_probe_r2"))
+}
+trend_interval = {
+    (column, axis): percentile_interval(rank_correlation(grid[axis], grid_replicates[column]))
+    for column, axis in trend
+}
+# statistics over the suite, resampled together: the smallest norm-probe R², the mean vector-probe R²
+norm_r2_min_interval = percentile_interval(np.min([r["norm_probe_r2"] for r in replicates.values()], axis=0))
+vector_r2_mean = results.metric("vector_probe_r2_mean", table["vector probe R²"].mean())
+vector_r2_mean_interval = percentile_interval(
+    np.mean([r["vector_probe_r2"] for r in replicates.values()], axis=0)
+)
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
@@ -195,7 +231,7 @@ plt.show()
 # {glue:text}`vector_r2_spearman_l0:.2f`. The paper finds the norm probe's $R^2$ falling with width
 # and rising with L0, the vector probe's falling with both.
 #
-# ## Nonlinear error does not shrink with width (Figs. 5 left and 1)
+# ## Does nonlinear error shrink with width? (Figs. 5 left and 1)
 #
 # Left: nonlinear FVU against width, one line per sparsity (dashed: the SAE's whole FVU). Right:
 # the breakdown of FVU at $k$ (or L0) near {glue:text}`reference_l0`, the paper's Fig. 1: the
@@ -220,6 +256,21 @@ nonlinear_change = results.metric(
 )
 linear_change = results.metric("reference_linear_change", wide["linear FVU"] / narrow["linear FVU"] - 1)
 width_ratio = results.metric("reference_width_ratio", wide.width / narrow.width)
+# slopes per doubling of width over the whole reference line, each resample of the test contexts alike
+doublings = np.log2(widths)
+line_replicates = {
+    part: np.stack([replicates[name][f"fvu_{part}"] for name in reference], axis=-1)
+    for part in ("linear", "nonlinear")
+}
+linear_slope = results.metric("reference_linear_slope", slope(doublings, line["linear FVU"]))
+nonlinear_slope = results.metric("reference_nonlinear_slope", slope(doublings, line["nonlinear FVU"]))
+linear_slope_interval = percentile_interval(slope(doublings, line_replicates["linear"]))
+slope_ratio = results.metric("reference_slope_ratio", nonlinear_slope / linear_slope)
+slope_ratio_interval = percentile_interval(
+    slope(doublings, line_replicates["nonlinear"]) / slope(doublings, line_replicates["linear"])
+)
+results.metric("reference_slope_ratio_low", slope_ratio_interval[0])
+results.metric("reference_slope_ratio_high", slope_ratio_interval[1])
 
 # %% tags=["hide-input"]
 fig, (ax_lines, ax_stack) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -239,7 +290,12 @@ plt.show()
 # %% [markdown]
 # From the narrowest to the widest SAE at the reference sparsity ({glue:text}`reference_width_ratio:.0f`
 # times wider), nonlinear FVU changes by {glue:text}`reference_nonlinear_change:+.0%` and linear FVU
-# by {glue:text}`reference_linear_change:+.0%`. The power law's asymptote $c$ =
+# by {glue:text}`reference_linear_change:+.0%`. Fitted over the whole line, per doubling of width,
+# nonlinear FVU moves by {glue:text}`reference_nonlinear_slope:+.4f` and linear FVU by
+# {glue:text}`reference_linear_slope:+.4f`: the nonlinear error changes
+# {glue:text}`reference_slope_ratio:.2f` times as fast as the linear error (95% interval over test
+# contexts {glue:text}`reference_slope_ratio_low:.2f` to {glue:text}`reference_slope_ratio_high:.2f`;
+# 0 is flat, 1 as fast). The power law's asymptote $c$ =
 # {glue:text}`reference_fit_c:.3f` against a mean nonlinear FVU of
 # {glue:text}`reference_nonlinear_fvu_mean:.3f`: if $c$ lies above the band, some linear error would
 # remain at any width (the paper's reading of Fig. 1).
@@ -276,7 +332,7 @@ display(styled(shrinkage, index=True))
 # {glue:text}`max_mean_abs_linear_cosine:.2f` in absolute value for any SAE: the probe predicts a
 # direction of its own, not a rescaling of $x$.
 #
-# ## Larger SAEs fail on the same tokens (Eq. 5, Fig. 5 right)
+# ## Do larger SAEs fail on the same tokens? (Eq. 5, Fig. 5 right)
 #
 # For every pair of SAEs on the grid where the second is wider, a scalar and a bias fitted on the
 # training tokens map the smaller SAE's per-token error norm to the larger one's; the matrix shows
@@ -421,63 +477,98 @@ plt.show()
 # ## Claims
 
 # %% tags=["hide-input"]
+NORM_PROBE_BAND = Band(low=0.9)  # the paper: over 90% for every SAE
+VECTOR_PROBE_BAND = Band(0.4, 0.6)  # the paper: roughly 0.4-0.6 over the grid, "about half"
 results.claim(
     "norm_probe_high",
     "A linear probe on x predicts the SAE error's squared norm (Eq. 2).",
     "Over 90% of the variance for every Gemma Scope SAE at layer 20 (Fig. 3 left).",
     f"{norm_r2_min:.1%}–{norm_r2_max:.1%} over {len(table)} SAEs.",
-    criterion="yes if the norm probe's R² > 0.9 for every SAE; partly if > 0.7",
-    holds=verdict(norm_r2_min > 0.9, norm_r2_min > 0.7),
+    criterion=f"the smallest R² over the SAEs, with its bootstrap interval over test contexts: "
+    f"{NORM_PROBE_BAND.rule()}",
+    holds=NORM_PROBE_BAND.verdict(norm_r2_min_interval),
     estimate=norm_r2_min,
+    interval=norm_r2_min_interval,
 )
-results.claim(
-    "norm_probe_trend",
-    "Wider and sparser SAEs have less predictable error norms.",
-    "R² of the norm probe falls with width and rises with L0 (Fig. 3 left).",
-    f"Spearman ρ of R² with width {norm_vs_width:.2f}, with L0 {norm_vs_l0:.2f}.",
-    criterion="yes if, over the grid, Spearman's ρ of the norm probe's R² with width is < 0 and with L0 > 0; "
-    "partly if one of the two",
-    holds=verdict(norm_vs_width < 0 and norm_vs_l0 > 0, norm_vs_width < 0 or norm_vs_l0 > 0),
+FALLS, RISES = Band(high=0.0), Band(low=0.0)
+
+
+def trend_claim(claim_id: str, claim: str, paper: str, column: str, axis: str, band: Band) -> None:
+    """A claim that a probe's R² falls or rises over the grid along `axis` (width or L0)."""
+    rho, interval = trend[column, axis], trend_interval[column, axis]
+    results.claim(
+        claim_id,
+        claim,
+        paper,
+        f"Spearman ρ of R² with {axis} over {len(grid)} SAEs: {rho:.2f} {interval_text(interval, '.2f')}.",
+        criterion=f"Spearman's ρ of the {column} with {axis} over the grid, with its bootstrap interval over "
+        f"test contexts (the SAEs held fixed, one training seed each): {band.rule()}",
+        holds=band.verdict(interval),
+        estimate=rho,
+        interval=interval,
+    )
+
+
+trend_claim(
+    "norm_probe_falls_with_width",
+    "Wider SAEs have less predictable error norms.",
+    "The norm probe's R² falls with width (Fig. 3 left: 'wider SAEs a bit less predictable').",
+    "norm probe R²",
+    "width",
+    FALLS,
+)
+trend_claim(
+    "norm_probe_rises_with_l0",
+    "Sparser SAEs have less predictable error norms.",
+    "The norm probe's R² rises with L0 (Fig. 3 left: 'sparser SAEs a bit less predictable').",
+    "norm probe R²",
+    "L0",
+    RISES,
 )
 results.claim(
     "vector_probe_half",
     "A linear map of x predicts about half of the error vector (Eq. 3).",
     "R² roughly 0.4–0.6 over the Gemma Scope grid (Fig. 3 right).",
-    f"{vector_r2_min:.2f}–{vector_r2_max:.2f}.",
-    criterion=(
-        "yes if every SAE's vector-probe R² lies in [0.3, 0.7]; partly if their range overlaps [0.3, 0.7]"
-    ),
-    holds=verdict(
-        0.3 <= vector_r2_min and vector_r2_max <= 0.7,
-        vector_r2_max >= 0.3 and vector_r2_min <= 0.7,
-    ),
+    f"Mean {vector_r2_mean:.2f} over {len(table)} SAEs (each {vector_r2_min:.2f}–{vector_r2_max:.2f}).",
+    criterion=f"the mean R² over the SAEs, with its bootstrap interval over test contexts: "
+    f"{VECTOR_PROBE_BAND.rule()}",
+    holds=VECTOR_PROBE_BAND.verdict(vector_r2_mean_interval),
+    estimate=vector_r2_mean,
+    interval=vector_r2_mean_interval,
 )
-results.claim(
-    "vector_probe_trend",
-    "The vector probe explains less of the error for wider and denser SAEs.",
-    "R² decreases with width and with L0 (Fig. 3 right).",
-    f"Spearman ρ of R² with width {vector_vs_width:.2f}, with L0 {vector_vs_l0:.2f}.",
-    criterion=(
-        "yes if, over the grid, Spearman's ρ of the vector probe's R² with width and with L0 are both < 0; "
-        "partly if one of the two"
-    ),
-    holds=verdict(vector_vs_width < 0 and vector_vs_l0 < 0, vector_vs_width < 0 or vector_vs_l0 < 0),
+trend_claim(
+    "vector_probe_falls_with_width",
+    "The vector probe explains less of the error for wider SAEs.",
+    "R² decreases with width (Fig. 3 right).",
+    "vector probe R²",
+    "width",
+    FALLS,
 )
+trend_claim(
+    "vector_probe_falls_with_l0",
+    "The vector probe explains less of the error for denser SAEs.",
+    "R² decreases with L0 (Fig. 3 right).",
+    "vector probe R²",
+    "L0",
+    FALLS,
+)
+FLAT_BAND = Band(-0.25, 0.25)  # "flat": moving less than a quarter as fast as the linear error
 results.claim(
     "nonlinear_fvu_flat",
     "At fixed sparsity, nonlinear FVU stays about constant with width while linear FVU falls (Eq. 4).",
     "Nonlinear FVU flat across 16k–1M latents at fixed L0 (Fig. 5 left, Fig. 1).",
-    f"Over {wide.width / narrow.width:.0f}× the width: nonlinear {nonlinear_change:+.0%}, "
-    f"linear {linear_change:+.0%}.",
+    f"Per doubling of width over {len(line)} widths ({width_ratio:.0f}×): nonlinear {nonlinear_slope:+.4f}, "
+    f"linear {linear_slope:+.4f}; ratio {slope_ratio:.2f}.",
     criterion=(
-        "yes if, from the narrowest to the widest SAE of the reference line, linear FVU falls and nonlinear "
-        "FVU's relative change is less than half of linear FVU's in size; partly if linear FVU falls and "
-        "nonlinear FVU changes less than it"
+        "slopes of FVU on log₂ width over the reference line, with bootstrap intervals over test contexts: "
+        "the linear slope's interval must lie below 0, and the ratio of the nonlinear slope to the "
+        f"linear one {FLAT_BAND.words()} (a quarter: over the paper's 64× span the nonlinear band would "
+        "then move by less than a quarter of the linear error's fall); yes if both intervals do, no if "
+        "either lies wholly outside, partly otherwise"
     ),
-    holds=verdict(
-        linear_change < 0 and abs(nonlinear_change) < 0.5 * abs(linear_change),
-        linear_change < 0 and abs(nonlinear_change) < abs(linear_change),
-    ),
+    holds=combined(Band(high=0.0).verdict(linear_slope_interval), FLAT_BAND.verdict(slope_ratio_interval)),
+    estimate=slope_ratio,
+    interval=slope_ratio_interval,
 )
 if fit is not None:
     results.claim(
@@ -538,7 +629,7 @@ display(Markdown(results.claim_table()))
 # %% [markdown]
 # ## Summary
 #
-# SAE error is not noise. On the suite of Part III, a linear probe on the activation explains
+# On the suite of Part III, a linear probe on the activation explains
 # {glue:text}`norm_probe_r2_min:.1%` to {glue:text}`norm_probe_r2_max:.1%` of the variance of the
 # squared error norm, and a linear map recovers {glue:text}`vector_probe_r2_min:.1%` to
 # {glue:text}`vector_probe_r2_max:.1%` of the error vector itself. Along the reference line, widening

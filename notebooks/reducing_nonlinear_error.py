@@ -54,7 +54,7 @@ from helpers.dark_matter.adjacent_saes import (
     neighbours_and_match,
     sae_reconstructions,
 )
-from helpers.dark_matter.decomposition import decompose, split_tokens
+from helpers.dark_matter.decomposition import context_split, decompose
 from helpers.dark_matter.figures import fvu_breakdown
 from helpers.dark_matter.pursuit import PursuitReconstructor
 from helpers.lm.data import LmData
@@ -107,8 +107,8 @@ activations = store.activations(site)
 d_model = activations.shape[1]
 n_pursuit = min(config.reducing_nonlinear_error.pursuit_tokens, len(data.analysis_rows))
 pursuit_rows = np.random.default_rng(SEED).choice(data.analysis_rows, n_pursuit, replace=False)
-pursuit_split = split_tokens(pursuit_rows, settings.train_fraction, SEED)
-split = split_tokens(data.analysis_rows, settings.train_fraction, SEED)
+pursuit_split = context_split(store, pursuit_rows, settings.train_fraction, SEED)
+split = context_split(store, data.analysis_rows, settings.train_fraction, SEED)
 if len(pursuit_split.train) < MIN_TOKENS_PER_COEFFICIENT * (d_model + 1):
     raise ValueError(
         f"reducing_nonlinear_error.pursuit_tokens = {n_pursuit} leaves {len(pursuit_split.train)} training "

@@ -12,12 +12,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score as sklearn_r2
 
 from helpers.bench.framework import BenchSettings, Comparison, timed
-from helpers.dark_matter.decomposition import (
-    LeastSquares,
-    decompose,
-    r2_score,
-    split_tokens,
-)
+from helpers.dark_matter.decomposition import LeastSquares, context_split, decompose, r2_score
 from helpers.dark_matter.pursuit import gradient_pursuit
 from helpers.lm.activation_store import CHUNK_ROWS, stream_rows
 from helpers.lm.data import LmData
@@ -67,7 +62,9 @@ def error_regression(settings: BenchSettings) -> Comparison:
     sae = data.saes[entry.name]
     rows = data.train_rows[:REGRESSION_TOKENS] if data.suite_config.source == "ours" else None
     store = data.train_store if rows is not None else data.analysis_store
-    split = split_tokens(data.analysis_rows, settings.profile.decomposition.train_fraction, 0)
+    split = context_split(
+        data.analysis_store, data.analysis_rows, settings.profile.decomposition.train_fraction, 0
+    )
     train_rows = rows if rows is not None else split.train
 
     @torch.no_grad()

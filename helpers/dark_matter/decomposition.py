@@ -14,12 +14,12 @@ products within a chunk are taken in the chunk's dtype: see `LeastSquares`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from helpers.lm.activation_store import stream_rows
+from helpers.lm.activation_store import ActivationStore, stream_rows
 
 Reconstructor = Callable[[torch.Tensor], torch.Tensor]
 
@@ -27,10 +27,22 @@ Reconstructor = Callable[[torch.Tensor], torch.Tensor]
 @dataclass(frozen=True)
 class TokenSplit:
     """A seeded split of store rows into regression training and test tokens. `rows` are the
-    store's row indices (sorted); `is_train` says which of them the probes are fitted on."""
+    store's row indices (sorted); `is_train` says which of them the probes are fitted on;
+    `contexts`, for a split by context, each row's context of text."""
 
     rows: np.ndarray
     is_train: np.ndarray
+    contexts: np.ndarray | None = None
+
+    def test_groups(self) -> tuple[np.ndarray, int]:
+        """Each test token's context as a label 0..n-1, and n: the units of a bootstrap over test
+        contexts."""
+        if self.contexts is None:
+            raise ValueError(
+                "this split was drawn by token; a bootstrap over contexts needs `split_by_context`."
+            )
+        labels, groups = np.unique(self.contexts[~self.is_train], return_inverse=True)
+        return groups, len(labels)
 
     @property
     def train(self) -> np.ndarray:
@@ -61,6 +73,33 @@ def split_tokens(rows: np.ndarray, train_fraction: float, seed: int) -> TokenSpl
     is_train = np.zeros(len(rows), dtype=bool)
     is_train[np.random.default_rng(seed).choice(len(rows), n_train, replace=False)] = True
     return TokenSplit(rows, is_train)
+
+
+def split_by_context(rows: np.ndarray, contexts: np.ndarray, train_fraction: float, seed: int) -> TokenSplit:
+    """Draw `train_fraction` of the contexts (seeded) for fitting and keep the rest for testing,
+    every token of a context on one side: no test context is seen in fitting, and the test contexts
+    can be resampled as units. `contexts[i]` is the context of `rows[i]`."""
+    rows, contexts = np.asarray(rows), np.asarray(contexts)
+    if rows.shape != contexts.shape:
+        raise ValueError(f"{rows.shape} rows but {contexts.shape} context labels.")
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"train_fraction = {train_fraction!r} must be strictly between 0 and 1.")
+    order = np.argsort(rows, kind="stable")
+    rows, contexts = rows[order], contexts[order]
+    unique = np.unique(contexts)
+    n_train = round(train_fraction * len(unique))
+    if n_train < 2 or len(unique) - n_train < 2:
+        raise ValueError(
+            f"{len(unique)} contexts cannot be split {train_fraction:.0%} / rest with two on each side."
+        )
+    chosen = np.random.default_rng(seed).choice(unique, n_train, replace=False)
+    return TokenSplit(rows, np.isin(contexts, chosen), contexts)
+
+
+def context_split(store: ActivationStore, rows: np.ndarray, train_fraction: float, seed: int) -> TokenSplit:
+    """`split_by_context` of a store's `rows` by the contexts they were harvested from."""
+    rows = np.asarray(rows)
+    return split_by_context(rows, store.context_index[rows], train_fraction, seed)
 
 
 @dataclass(frozen=True)
@@ -129,34 +168,58 @@ class LeastSquares:
 
 class ExplainedVariance:
     """Streams (target, prediction) chunks; gives the per-dimension-averaged R² and the pooled FVU
-    of the same predictions. All sums in float64."""
+    of the same predictions. All sums in float64. With `groups` > 1 every row names its group (the
+    context of text it came from), the sums are kept per group, and `r2_replicates` and
+    `fvu_replicates` give both statistics under bootstrap resamples of the groups
+    (`helpers.book.intervals.resample_counts`): a resample weighs each group's sums by its count."""
 
-    def __init__(self) -> None:
-        self.n = 0
-        self._sums: tuple[torch.Tensor, ...] | None = None
+    def __init__(self, groups: int = 1) -> None:
+        if groups < 1:
+            raise ValueError(f"groups = {groups} must be at least 1.")
+        self.groups = groups
+        self._sums: list[torch.Tensor] | None = None  # count, Σ target, Σ target², Σ residual²
 
-    def add(self, target: torch.Tensor, prediction: torch.Tensor) -> None:
+    def add(self, target: torch.Tensor, prediction: torch.Tensor, group: torch.Tensor | None = None) -> None:
         target = _as_matrix(target).double()
         prediction = _as_matrix(prediction).to(target)
         if target.shape != prediction.shape:
             raise ValueError(f"target {tuple(target.shape)} and prediction {tuple(prediction.shape)} differ.")
-        chunk = (target.sum(0), target.pow(2).sum(0), (target - prediction).pow(2).sum(0))
-        self._sums = (
-            chunk if self._sums is None else tuple(a + b for a, b in zip(self._sums, chunk, strict=True))
-        )
-        self.n += len(target)
+        if group is None:
+            if self.groups > 1:
+                raise ValueError(f"name each row's group (0..{self.groups - 1}).")
+            group = torch.zeros(len(target), dtype=torch.long, device=target.device)
+        group = group.to(device=target.device, dtype=torch.long)
+        in_range = len(group) == 0 or 0 <= int(group.min()) <= int(group.max()) < self.groups
+        if group.shape != (len(target),) or not in_range:
+            raise ValueError(
+                f"group must give each of the {len(target)} rows a group in 0..{self.groups - 1}."
+            )
+        rows = (torch.ones_like(target[:, :1]), target, target.pow(2), (target - prediction).pow(2))
+        if self._sums is None:
+            self._sums = [target.new_zeros(self.groups, row.shape[1]) for row in rows]
+        for sums, row in zip(self._sums, rows, strict=True):
+            sums.index_add_(0, group, row)
 
-    def _totals(self) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def n(self) -> int:
+        return 0 if self._sums is None else int(self._sums[0].sum())
+
+    def _totals(self, counts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """`(SS_tot, SS_res)`, each `[resamples, d]`: per output dimension, with each group's sums
+        weighted by its count in each resample (`counts` None: every group once)."""
         if self._sums is None or self.n < 2:
             raise ValueError("explained variance needs at least two tokens.")
-        total, squares, residual = self._sums
-        return squares - total.pow(2) / self.n, residual
+        weights = np.ones((1, self.groups)) if counts is None else np.asarray(counts, dtype=np.float64)
+        if weights.ndim != 2 or weights.shape[1] != self.groups:
+            raise ValueError(f"counts must be [resamples, {self.groups}], not {weights.shape}.")
+        n, total, squares, residual = (weights @ sums.cpu().numpy() for sums in self._sums)
+        return squares - total**2 / n, residual
 
     @property
     def r2_by_output(self) -> np.ndarray:
         """`1 - SS_res / SS_tot` of each output dimension."""
-        ss_tot, ss_res = self._totals()
-        return (1 - ss_res / ss_tot).cpu().numpy()
+        ss_tot, ss_res = self._totals(None)
+        return (1 - ss_res / ss_tot)[0]
 
     @property
     def r2(self) -> float:
@@ -166,8 +229,17 @@ class ExplainedVariance:
     @property
     def fvu(self) -> float:
         """`Σ SS_res / Σ SS_tot` pooled over dimensions."""
-        ss_tot, ss_res = self._totals()
-        return float(ss_res.sum() / ss_tot.sum())
+        return float(self.fvu_replicates(None)[0])
+
+    def r2_replicates(self, counts: np.ndarray | None) -> np.ndarray:
+        """The R² under each resample of the groups (`[resamples, groups]` counts)."""
+        ss_tot, ss_res = self._totals(counts)
+        return (1 - ss_res / ss_tot).mean(1)
+
+    def fvu_replicates(self, counts: np.ndarray | None) -> np.ndarray:
+        """The pooled FVU under each resample of the groups (`[resamples, groups]` counts)."""
+        ss_tot, ss_res = self._totals(counts)
+        return ss_res.sum(1) / ss_tot.sum(1)
 
 
 def fit_affine(x: torch.Tensor, y: torch.Tensor) -> AffineMap:
@@ -222,6 +294,7 @@ class ErrorDecomposition:
     nonlinear_error_norm: np.ndarray
     without_linear_error_norm: np.ndarray  # ‖Sae(x) + NonlinearError(x)‖ = ‖x - b(x)‖
     linear_error_cosine_with_x: np.ndarray
+    scores: dict[str, ExplainedVariance] = field(default_factory=dict)  # by test context, see `replicates`
 
     @property
     def fvu_linear(self) -> float:
@@ -232,13 +305,32 @@ class ErrorDecomposition:
         """Every token's norm of one of Fig. 7's vectors, named as in `NORMS` (e.g. "LinearError")."""
         return getattr(self, NORMS[vector])
 
+    def replicates(self, counts: np.ndarray) -> dict[str, np.ndarray]:
+        """`fvu_sae`, `fvu_nonlinear`, `fvu_linear`, `vector_probe_r2` and `norm_probe_r2` under each
+        bootstrap resample of the test contexts (`counts`: `[resamples, contexts]`, from
+        `helpers.book.intervals.resample_counts` over `split.test_groups()`)."""
+        if not self.scores:
+            raise ValueError("this decomposition kept no scores by test context to resample.")
+        fvu_sae, fvu_nonlinear = (
+            self.scores["sae"].fvu_replicates(counts),
+            self.scores["nonlinear"].fvu_replicates(counts),
+        )
+        return {
+            "fvu_sae": fvu_sae,
+            "fvu_nonlinear": fvu_nonlinear,
+            "fvu_linear": fvu_sae - fvu_nonlinear,
+            "vector_probe_r2": self.scores["vector"].r2_replicates(counts),
+            "norm_probe_r2": self.scores["norm"].r2_replicates(counts),
+        }
+
 
 @torch.no_grad()
 def decompose(
     reconstruct: Reconstructor, activations: np.ndarray, split: TokenSplit, device: torch.device
 ) -> ErrorDecomposition:
     """Fit the vector and norm probes of `reconstruct`'s error on the training tokens, then score
-    them on the test tokens and record every token's norms. Two streamed passes over the store."""
+    them on the test tokens (by test context, where the split is by context) and record every
+    token's norms. Two streamed passes over the store."""
     vector, norm = LeastSquares(device), LeastSquares(device)
     for _, x in stream_rows(activations, split.train, device):
         error = x - reconstruct(x)
@@ -246,7 +338,11 @@ def decompose(
         norm.add(x, error.double().pow(2).sum(-1))
     vector_probe, norm_probe = vector.solve(), norm.solve()
 
-    scores = {name: ExplainedVariance() for name in ("sae", "nonlinear", "vector", "norm")}
+    by_context = split.contexts is not None
+    groups, n_groups = split.test_groups() if by_context else (np.zeros(len(split.test), np.int64), 1)
+    test_group = np.full(len(split.rows), -1)
+    test_group[~split.is_train] = groups
+    scores = {name: ExplainedVariance(n_groups) for name in ("sae", "nonlinear", "vector", "norm")}
     per_token = {
         name: np.empty(len(split.rows))
         for name in ("x", "sae", "error", "linear", "nonlinear", "without_linear", "cos")
@@ -258,11 +354,13 @@ def decompose(
         linear = vector_probe(x)
         nonlinear = error - linear
         squared_error = error.pow(2).sum(-1)
-        test = torch.from_numpy(~split.is_train[where]).to(device)
-        scores["sae"].add(x[test], reconstruction[test])
-        scores["nonlinear"].add(x[test], (reconstruction + linear)[test])
-        scores["vector"].add(error[test], linear[test])
-        scores["norm"].add(squared_error[test], norm_probe(x)[test])
+        is_test = ~split.is_train[where]
+        test = torch.from_numpy(is_test).to(device)
+        group = torch.from_numpy(test_group[where][is_test]).to(device)
+        scores["sae"].add(x[test], reconstruction[test], group)
+        scores["nonlinear"].add(x[test], (reconstruction + linear)[test], group)
+        scores["vector"].add(error[test], linear[test], group)
+        scores["norm"].add(squared_error[test], norm_probe(x)[test], group)
         columns = {
             "x": x.norm(dim=-1),
             "sae": reconstruction.norm(dim=-1),
@@ -289,6 +387,7 @@ def decompose(
         nonlinear_error_norm=per_token["nonlinear"],
         without_linear_error_norm=per_token["without_linear"],
         linear_error_cosine_with_x=per_token["cos"],
+        scores=scores,
     )
 
 

@@ -19,6 +19,7 @@ from helpers.dark_matter.decomposition import (
     norm_baselines_r2,
     r2_score,
     scalar_prediction_r2,
+    split_by_context,
     split_tokens,
 )
 
@@ -141,6 +142,55 @@ def test_split_is_seeded_disjoint_and_complete():
     assert len(a.train) == round(0.6 * len(rows))
     assert not set(a.train) & set(a.test) and set(a.train) | set(a.test) == set(rows)
     assert not np.array_equal(a.is_train, split_tokens(rows, 0.6, seed=5).is_train)
+
+
+def test_a_split_by_context_keeps_each_context_on_one_side():
+    rows = np.arange(300, 0, -1)  # unsorted on purpose
+    contexts = (rows - 1) // 10  # 30 contexts of 10 tokens
+    split = split_by_context(rows, contexts, 0.6, seed=2)
+    np.testing.assert_array_equal(split.rows, np.sort(rows))
+    train_contexts, test_contexts = set(split.contexts[split.is_train]), set(split.contexts[~split.is_train])
+    assert not train_contexts & test_contexts and len(train_contexts) == 18 and len(test_contexts) == 12
+    np.testing.assert_array_equal(split.contexts, (split.rows - 1) // 10)
+    groups, n = split.test_groups()
+    assert n == 12 and len(groups) == len(split.test) and set(groups) == set(range(12))
+    assert len({(g, c) for g, c in zip(groups, split.contexts[~split.is_train], strict=True)}) == 12
+    with pytest.raises(ValueError, match="two on each side"):
+        split_by_context(rows[:30], contexts[:30], 0.6, seed=0)
+    with pytest.raises(ValueError, match="context labels"):
+        split_by_context(rows, contexts[:-1], 0.6, seed=0)
+    with pytest.raises(ValueError, match="split_by_context"):
+        split_tokens(rows, 0.6, seed=0).test_groups()
+
+
+def test_grouped_scores_resample_as_if_the_data_were_duplicated():
+    """A resample that draws group 0 twice and drops group 2 scores exactly as the pooled score of
+    the data with those rows duplicated and dropped (the closed form of a bootstrap resample)."""
+    _, y = correlated_problem(n=900, seed=3)
+    prediction = 0.7 * y + 1.0
+    group = np.repeat(np.arange(3), 300)
+    grouped, pooled = ExplainedVariance(groups=3), ExplainedVariance()
+    for start in range(0, 900, 250):  # chunks that cut across groups
+        part = slice(start, start + 250)
+        grouped.add(
+            torch.from_numpy(y[part]), torch.from_numpy(prediction[part]), torch.from_numpy(group[part])
+        )
+        pooled.add(torch.from_numpy(y[part]), torch.from_numpy(prediction[part]))
+    assert grouped.r2 == pytest.approx(pooled.r2, abs=1e-12) and grouped.fvu == pytest.approx(
+        pooled.fvu, abs=1e-12
+    )
+    rows = np.concatenate([np.arange(300), np.arange(300), np.arange(300, 600)])
+    duplicated = ExplainedVariance()
+    duplicated.add(torch.from_numpy(y[rows]), torch.from_numpy(prediction[rows]))
+    counts = np.array([[2.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    np.testing.assert_allclose(grouped.r2_replicates(counts), [duplicated.r2, pooled.r2], rtol=1e-12)
+    np.testing.assert_allclose(grouped.fvu_replicates(counts), [duplicated.fvu, pooled.fvu], rtol=1e-12)
+    with pytest.raises(ValueError, match="name each row's group"):
+        grouped.add(torch.zeros(4, 2), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="a group in 0..2"):
+        grouped.add(torch.zeros(2, 7), torch.zeros(2, 7), torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="counts must be"):
+        grouped.r2_replicates(np.ones((4, 2)))
 
 
 def sparse_activations(n=4000, d=32, n_features=48, seed=5):
