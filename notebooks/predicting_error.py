@@ -54,6 +54,7 @@ from helpers.book.intervals import (
     interval_text,
     percentile_interval,
     rank_correlation,
+    ratio_replicates,
     resample_counts,
     slope,
 )
@@ -147,9 +148,13 @@ table = pd.DataFrame(
             "L0": token_l0[e.name][test].mean(),
             "FVU": d.fvu_sae,
             "norm probe R²": d.norm_probe_r2,
-            "norm probe 95%": interval_text(percentile_interval(replicates[e.name]["norm_probe_r2"])),
+            "norm probe 95%": interval_text(
+                percentile_interval(replicates[e.name]["norm_probe_r2"], d.norm_probe_r2)
+            ),
             "vector probe R²": d.vector_probe_r2,
-            "vector probe 95%": interval_text(percentile_interval(replicates[e.name]["vector_probe_r2"])),
+            "vector probe 95%": interval_text(
+                percentile_interval(replicates[e.name]["vector_probe_r2"], d.vector_probe_r2)
+            ),
             "linear FVU": d.fvu_linear,
             "nonlinear FVU": d.fvu_nonlinear,
         }
@@ -200,14 +205,18 @@ grid_replicates = {
     for column, key in (("norm probe R²", "norm_probe_r2"), ("vector probe R²", "vector_probe_r2"))
 }
 trend_interval = {
-    (column, axis): percentile_interval(rank_correlation(grid[axis], grid_replicates[column]))
+    (column, axis): percentile_interval(
+        rank_correlation(grid[axis], grid_replicates[column]), trend[column, axis]
+    )
     for column, axis in trend
 }
 # statistics over the suite, resampled together: the smallest norm-probe R², the mean vector-probe R²
-norm_r2_min_interval = percentile_interval(np.min([r["norm_probe_r2"] for r in replicates.values()], axis=0))
+norm_r2_min_interval = percentile_interval(
+    np.min([r["norm_probe_r2"] for r in replicates.values()], axis=0), norm_r2_min
+)
 vector_r2_mean = results.metric("vector_probe_r2_mean", table["vector probe R²"].mean())
 vector_r2_mean_interval = percentile_interval(
-    np.mean([r["vector_probe_r2"] for r in replicates.values()], axis=0)
+    np.mean([r["vector_probe_r2"] for r in replicates.values()], axis=0), vector_r2_mean
 )
 
 # %% tags=["hide-input"]
@@ -264,13 +273,13 @@ line_replicates = {
 }
 linear_slope = results.metric("reference_linear_slope", slope(doublings, line["linear FVU"]))
 nonlinear_slope = results.metric("reference_nonlinear_slope", slope(doublings, line["nonlinear FVU"]))
-linear_slope_interval = percentile_interval(slope(doublings, line_replicates["linear"]))
+linear_slope_interval = percentile_interval(slope(doublings, line_replicates["linear"]), linear_slope)
 slope_ratio = results.metric("reference_slope_ratio", nonlinear_slope / linear_slope)
 slope_ratio_interval = percentile_interval(
-    slope(doublings, line_replicates["nonlinear"]) / slope(doublings, line_replicates["linear"])
+    slope(doublings, line_replicates["nonlinear"]) / slope(doublings, line_replicates["linear"]), slope_ratio
 )
-results.metric("reference_slope_ratio_low", slope_ratio_interval[0])
-results.metric("reference_slope_ratio_high", slope_ratio_interval[1])
+slope_ratio_low = results.metric("reference_slope_ratio_low", slope_ratio_interval[0])
+slope_ratio_high = results.metric("reference_slope_ratio_high", slope_ratio_interval[1])
 
 # %% tags=["hide-input"]
 fig, (ax_lines, ax_stack) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -395,6 +404,17 @@ nonlinear_token_ratio = results.metric(
     "nonlinear_norm_wide_over_narrow",
     wide_d.nonlinear_error_norm[test].mean() / narrow_d.nonlinear_error_norm[test].mean(),
 )
+
+linear_token_interval, nonlinear_token_interval = (
+    percentile_interval(
+        ratio_replicates(getattr(wide_d, field)[test], getattr(narrow_d, field)[test], test_groups, counts),
+        ratio,
+    )
+    for field, ratio in (
+        ("linear_error_norm", linear_token_ratio),
+        ("nonlinear_error_norm", nonlinear_token_ratio),
+    )
+)
 nonlinear_token_corr = results.metric(
     "nonlinear_norm_token_correlation",
     np.corrcoef(wide_d.nonlinear_error_norm[test], narrow_d.nonlinear_error_norm[test])[0, 1],
@@ -490,11 +510,49 @@ results.claim(
     estimate=norm_r2_min,
     interval=norm_r2_min_interval,
 )
+results.claim(
+    "vector_probe_half",
+    "A linear map of x predicts about half of the error vector (Eq. 3).",
+    "R² roughly 0.4–0.6 over the Gemma Scope grid (Fig. 3 right).",
+    f"Mean {vector_r2_mean:.2f} over {len(table)} SAEs (each {vector_r2_min:.2f}–{vector_r2_max:.2f}).",
+    criterion=f"the mean R² over the SAEs, with its bootstrap interval over test contexts: "
+    f"{VECTOR_PROBE_BAND.rule()}",
+    holds=VECTOR_PROBE_BAND.verdict(vector_r2_mean_interval),
+    estimate=vector_r2_mean,
+    interval=vector_r2_mean_interval,
+)
 FALLS, RISES = Band(high=0.0), Band(low=0.0)
-
-
-def trend_claim(claim_id: str, claim: str, paper: str, column: str, axis: str, band: Band) -> None:
-    """A claim that a probe's R² falls or rises over the grid along `axis` (width or L0)."""
+TREND_CLAIMS = {  # id: (claim, paper, probe, axis, band)
+    "norm_probe_falls_with_width": (
+        "Wider SAEs have less predictable error norms.",
+        "The norm probe's R² falls with width (Fig. 3 left: 'wider SAEs a bit less predictable').",
+        "norm probe R²",
+        "width",
+        FALLS,
+    ),
+    "norm_probe_rises_with_l0": (
+        "Sparser SAEs have less predictable error norms.",
+        "The norm probe's R² rises with L0 (Fig. 3 left: 'sparser SAEs a bit less predictable').",
+        "norm probe R²",
+        "L0",
+        RISES,
+    ),
+    "vector_probe_falls_with_width": (
+        "The vector probe explains less of the error for wider SAEs.",
+        "R² decreases with width (Fig. 3 right).",
+        "vector probe R²",
+        "width",
+        FALLS,
+    ),
+    "vector_probe_falls_with_l0": (
+        "The vector probe explains less of the error for denser SAEs.",
+        "R² decreases with L0 (Fig. 3 right).",
+        "vector probe R²",
+        "L0",
+        FALLS,
+    ),
+}
+for claim_id, (claim, paper, column, axis, band) in TREND_CLAIMS.items():
     rho, interval = trend[column, axis], trend_interval[column, axis]
     results.claim(
         claim_id,
@@ -507,51 +565,6 @@ def trend_claim(claim_id: str, claim: str, paper: str, column: str, axis: str, b
         estimate=rho,
         interval=interval,
     )
-
-
-trend_claim(
-    "norm_probe_falls_with_width",
-    "Wider SAEs have less predictable error norms.",
-    "The norm probe's R² falls with width (Fig. 3 left: 'wider SAEs a bit less predictable').",
-    "norm probe R²",
-    "width",
-    FALLS,
-)
-trend_claim(
-    "norm_probe_rises_with_l0",
-    "Sparser SAEs have less predictable error norms.",
-    "The norm probe's R² rises with L0 (Fig. 3 left: 'sparser SAEs a bit less predictable').",
-    "norm probe R²",
-    "L0",
-    RISES,
-)
-results.claim(
-    "vector_probe_half",
-    "A linear map of x predicts about half of the error vector (Eq. 3).",
-    "R² roughly 0.4–0.6 over the Gemma Scope grid (Fig. 3 right).",
-    f"Mean {vector_r2_mean:.2f} over {len(table)} SAEs (each {vector_r2_min:.2f}–{vector_r2_max:.2f}).",
-    criterion=f"the mean R² over the SAEs, with its bootstrap interval over test contexts: "
-    f"{VECTOR_PROBE_BAND.rule()}",
-    holds=VECTOR_PROBE_BAND.verdict(vector_r2_mean_interval),
-    estimate=vector_r2_mean,
-    interval=vector_r2_mean_interval,
-)
-trend_claim(
-    "vector_probe_falls_with_width",
-    "The vector probe explains less of the error for wider SAEs.",
-    "R² decreases with width (Fig. 3 right).",
-    "vector probe R²",
-    "width",
-    FALLS,
-)
-trend_claim(
-    "vector_probe_falls_with_l0",
-    "The vector probe explains less of the error for denser SAEs.",
-    "R² decreases with L0 (Fig. 3 right).",
-    "vector probe R²",
-    "L0",
-    FALLS,
-)
 FLAT_BAND = Band(-0.25, 0.25)  # "flat": moving less than a quarter as fast as the linear error
 results.claim(
     "nonlinear_fvu_flat",
@@ -598,20 +611,23 @@ results.claim(
     holds=verdict(max_abs_cosine < 0.5, max_abs_cosine < 0.8),
     estimate=max_abs_cosine,
 )
+STAYS = Band(0.9, 1.1)  # "stays": its mean norm within a tenth over the reference line's widths
 results.claim(
     "linear_shrinks_nonlinear_stays_per_token",
     "Token by token, linear error shrinks with width and nonlinear error does not (App. A.2).",
     "Fig. 12: the linear error norms fade from small to large SAEs; the nonlinear ones stay.",
-    f"Mean norm, widest over narrowest: linear ×{linear_token_ratio:.2f}, "
-    f"nonlinear ×{nonlinear_token_ratio:.2f} (token correlation {nonlinear_token_corr:.2f}).",
+    f"Mean norm, widest over narrowest: linear ×{linear_token_ratio:.2f} "
+    f"{interval_text(linear_token_interval, '.2f')}, nonlinear ×{nonlinear_token_ratio:.2f} "
+    f"{interval_text(nonlinear_token_interval, '.2f')} (token correlation {nonlinear_token_corr:.2f}).",
     criterion=(
-        "yes if the ratio of mean norms (widest over narrowest SAE of the reference line) is lower for the "
-        "linear error than for the nonlinear and the nonlinear ratio is above 0.9; partly if only lower"
+        "ratios of mean norms on test tokens, widest over narrowest SAE of the reference line, with "
+        "bootstrap intervals over test contexts: the linear ratio's interval must lie below 1 (it shrinks) "
+        f"and the nonlinear ratio's {STAYS.words()} (it stays, neither shrinking nor growing by more than a "
+        "tenth); yes if both do, no if either lies wholly outside, partly otherwise"
     ),
-    holds=verdict(
-        linear_token_ratio < nonlinear_token_ratio and nonlinear_token_ratio > 0.9,
-        linear_token_ratio < nonlinear_token_ratio,
-    ),
+    holds=combined(Band(high=1.0).verdict(linear_token_interval), STAYS.verdict(nonlinear_token_interval)),
+    estimate=nonlinear_token_ratio,
+    interval=nonlinear_token_interval,
 )
 results.claim(
     "probe_beats_baselines",

@@ -14,6 +14,7 @@ from helpers.book.intervals import (
     mean_interval,
     percentile_interval,
     rank_correlation,
+    ratio_replicates,
     resample_counts,
     slope,
 )
@@ -99,3 +100,17 @@ def test_rank_correlations_match_scipy_per_resample():
     expected = [spearmanr(x, row).statistic for row in y]
     np.testing.assert_allclose(rank_correlation(x, y), expected, rtol=1e-12)
     assert rank_correlation(x, y[0]) == pytest.approx(expected[0])
+
+
+def test_an_interval_reaches_the_estimate_it_is_given():
+    replicates = np.linspace(0.0, 1.0, 101)
+    assert percentile_interval(replicates) == pytest.approx((0.025, 0.975))
+    assert percentile_interval(replicates, estimate=1.5) == pytest.approx((0.025, 1.5))
+    assert percentile_interval(replicates, estimate=0.5) == pytest.approx((0.025, 0.975))
+
+
+def test_ratio_replicates_weigh_each_unit_by_its_count():
+    numerator, denominator = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 1.0, 2.0, 2.0])
+    groups = np.array([0, 0, 1, 1])
+    counts = np.array([[1.0, 1.0], [2.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_allclose(ratio_replicates(numerator, denominator, groups, counts), [10 / 6, 1.5, 7 / 4])
