@@ -467,9 +467,9 @@ display(Markdown(results.claim_table()))
 # {glue:text}`nonlinear_norm_r2_median:.3f` against at least {glue:text}`other_norm_r2_median_min:.3f`
 # for the other components. An SAE trained on the nonlinear error leaves
 # {glue:text}`NonlinearError_sae_fvu:.3f` of its variance against {glue:text}`LinearError_sae_fvu:.3f`
-# for one on the linear error, and the token-detection proxy scores the linear one's latents
-# {glue:text}`detection_gap:+.3f` ± {glue:text}`detection_gap_ci:.3f` higher. Spliced into the model,
-# a component recovers a share of the loss within {glue:text}`ce_median_miss:.2f` of a prediction at
-# the median ({glue:text}`ce_max_miss:.2f` at worst), and the nonlinear-error norm lowers the FVU of
-# predicting a larger SAE's error norm by {glue:text}`eq10_decrease_median:.1%` at the median. The
-# claim table gives the verdict on each.
+# for one on the linear error, and the token-detection proxy scores the linear one's latents minus
+# the nonlinear one's at {glue:text}`detection_gap:+.3f` ± {glue:text}`detection_gap_ci:.3f`. Spliced
+# into the model, a component recovers a share of the loss within {glue:text}`ce_median_miss:.2f` of
+# a prediction at the median ({glue:text}`ce_max_miss:.2f` at worst), and the nonlinear-error norm
+# lowers the FVU of predicting a larger SAE's error norm by
+# {glue:text}`eq10_decrease_median:.1%` at the median. The claim table gives the verdict on each.

@@ -532,8 +532,8 @@ results.claim(
     "App. B.2: the two are approximately equal (points near y = x).",
     f"Correlation {b2_correlation:.2f}, median ratio {b2_median_ratio:.2f} over "
     f"{int(alignment.fired.sum()):,} latents (probe R² {b2_r2:.2f}); the weighted sum of decoder directions "
-    f"predicts ‖y‖² with R² {b2_summed_r2:.2f}. §5.1's premise fails here: the latents' own squares are "
-    f"{b2_own_share:.0%} of ‖y‖², the rest is overlap between latents firing together.",
+    f"predicts ‖y‖² with R² {b2_summed_r2:.2f}. The latents' own squares are {b2_own_share:.0%} of ‖y‖², "
+    "the rest overlap between latents firing together (§5.1's premise needs them near all of it).",
     criterion=(
         "yes if the correlation over fired latents exceeds 0.8 and the median ratio lies in (0.67, 1.5); "
         "partly if the correlation exceeds 0.5 or the weighted decoder sum's R² exceeds 0.5"

@@ -291,7 +291,7 @@ plt.show()
 # nonlinear error's total squared norm that the best earlier component's map removes,
 # {glue:text}`earlier_nonlinear_removed_max:.1%`; pursuit, for comparison, removes
 # {glue:text}`pursuit_nonlinear_removed_mean:.1%` of the SAE's nonlinear FVU on average along the
-# reference line (a negative share: it adds some).
+# reference line (a negative share would mean that it adds some).
 #
 # ## Claims
 
