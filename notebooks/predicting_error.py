@@ -524,7 +524,7 @@ sensitivity = pd.DataFrame(
             "nonlinear / linear slope": h.slope_ratio,
         }
         for choice, h in (
-            ("ours: 3× median-norm filter", ours),
+            (f"ours: {config.lm.outlier_norm_ratio:g}× median-norm filter", ours),
             ("the paper's: no norm filter", paper_choice),
         )
     }

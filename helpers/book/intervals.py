@@ -12,7 +12,6 @@ the weights, and a statistic evaluates all resamples in one matrix product.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,14 +87,6 @@ def percentile_interval(
     return float(low), float(high)
 
 
-def bootstrap_interval(
-    statistic: Callable[[np.ndarray], np.ndarray], n_units: int, resamples: int = RESAMPLES, seed: int = 0
-) -> tuple[float, float]:
-    """The percentile interval of `statistic(counts)`, where `statistic` maps `[resamples, n_units]`
-    unit counts to one value per resample (`counts` of ones gives the estimate itself)."""
-    return percentile_interval(statistic(resample_counts(n_units, resamples, seed)))
-
-
 def group_totals(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
     """`[n_groups, ...]`: the sum of `values` (one row per item) over each group's items."""
     values, groups = np.asarray(values, dtype=np.float64), np.asarray(groups)
@@ -118,17 +109,6 @@ def ratio_replicates(
     sums = group_totals(np.stack([numerator, denominator], axis=-1), groups, counts.shape[1])
     resampled = counts @ sums
     return resampled[:, 0] / resampled[:, 1]
-
-
-def mean_interval(values: np.ndarray, groups: np.ndarray, resamples: int = RESAMPLES, seed: int = 0):
-    """The mean of per-item `values` with the percentile interval of a bootstrap over their groups
-    (`groups[i]` is item i's unit, labelled 0..n-1)."""
-    groups = np.asarray(groups)
-    n_groups = int(groups.max()) + 1
-    sums = group_totals(values, groups, n_groups)
-    counts = group_totals(np.ones(len(groups)), groups, n_groups)
-    estimate = float(sums.sum() / counts.sum())
-    return estimate, bootstrap_interval(lambda w: (w @ sums) / (w @ counts), n_groups, resamples, seed)
 
 
 def interval_text(interval: tuple[float, float], spec: str = ".3f") -> str:
