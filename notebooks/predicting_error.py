@@ -528,7 +528,7 @@ sensitivity = pd.DataFrame(
             ("the paper's: no norm filter", paper_choice),
         )
     }
-).map(lambda e: f"{e.value:.4f} {interval_text(e.interval, '.4f')}")
+).map(lambda e: e.text(".4f"))
 
 # %% tags=["hide-input"]
 display(styled(sensitivity, index=True))

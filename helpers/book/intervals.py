@@ -45,6 +45,20 @@ class Band:
             return "no"
         return "partly"
 
+    def outside_verdict(self, interval: tuple[float, float]) -> str:
+        """The verdict on a claim that the estimate lies outside the band (e.g. "differs from 0 by
+        more than 0.05" is outside `Band(-0.05, 0.05)`): yes if `interval` lies wholly outside,
+        no if inside, else partly."""
+        return {"yes": "no", "no": "yes", "partly": "partly"}[self.verdict(interval)]
+
+    def outside_rule(self, decimals: int = 2) -> str:
+        """`outside_verdict`'s rule, as a criterion states it."""
+        band = f"[{self.low:.{decimals}f}, {self.high:.{decimals}f}]"
+        return (
+            f"yes if the 95% interval lies wholly outside {band}, no if it lies inside, partly if it "
+            "straddles an edge"
+        )
+
     def words(self, decimals: int = 2) -> str:
         """The band as a criterion states it, e.g. "in [0.30, 0.70]" or "above 0.90"."""
         if math.isinf(self.high):

@@ -70,6 +70,17 @@ class Results:
         _glue(name, Markdown(f"`{text}`"))
         return text
 
+    def sentence(self, name: str, text: str) -> str:
+        """Glue a sentence the run chose (e.g. by a claim's verdict) under `name`, as plain Markdown:
+        quote it in prose as {glue:md}`name`. Sentences are not metrics: `results.json` does not
+        record them."""
+        if not isinstance(text, str) or not text.strip():
+            raise TypeError(f"sentence {name!r} must be a non-empty string, got {text!r}.")
+        from IPython.display import Markdown
+
+        _glue(name, Markdown(text))
+        return text
+
     def claim(
         self,
         id: str,

@@ -86,7 +86,9 @@ def cross_prediction(
 ) -> dict[tuple[str, str], ExplainedVariance]:
     """For every (source, target) pair: the test-token scores (R² averaged over the target's
     dimensions, pooled FVU) of the least-squares map from source to target fitted on the training
-    tokens. Two streamed passes over `split`: fit, then score."""
+    tokens. Two streamed passes over `split`: fit, then score. Where the split is by context, the
+    scores are kept by test context (`split.score_groups()`), so their `r2_replicates` and
+    `fvu_replicates` resample the test contexts; the scores of the whole test set are the same."""
     solvers: dict[str, LeastSquares] = {}
     widths: dict[str, int] = {}
     for where in _chunks(split.train, chunk):
@@ -96,11 +98,13 @@ def cross_prediction(
         for name, values in x.items():
             solvers.setdefault(name, LeastSquares(device)).add(values, stacked)
     maps = {name: solver.solve() for name, solver in solvers.items()}
-    scores = {(s, t): ExplainedVariance() for s in maps for t in widths}
+    groups, n_groups = split.score_groups()
+    scores = {(s, t): ExplainedVariance(n_groups) for s in maps for t in widths}
     for where in _chunks(split.test, chunk):
         x, y = sources(split.test[where]), targets(split.test[where])
+        group = torch.from_numpy(groups[where])
         for name, values in x.items():
             predictions = maps[name](values).split(list(widths.values()), dim=1)
             for (target, truth), prediction in zip(y.items(), predictions, strict=True):
-                scores[name, target].add(truth, prediction)
+                scores[name, target].add(truth, prediction, group)
     return scores

@@ -44,6 +44,13 @@ class TokenSplit:
         labels, groups = np.unique(self.contexts[~self.is_train], return_inverse=True)
         return groups, len(labels)
 
+    def score_groups(self) -> tuple[np.ndarray, int]:
+        """`test_groups()` for a split by context; for a split by token, one group holding every
+        test token (its scores have no resamples)."""
+        if self.contexts is None:
+            return np.zeros(len(self.test), np.int64), 1
+        return self.test_groups()
+
     @property
     def train(self) -> np.ndarray:
         return self.rows[self.is_train]
@@ -218,8 +225,7 @@ class ExplainedVariance:
     @property
     def r2_by_output(self) -> np.ndarray:
         """`1 - SS_res / SS_tot` of each output dimension."""
-        ss_tot, ss_res = self._totals(None)
-        return (1 - ss_res / ss_tot)[0]
+        return self.r2_by_output_replicates(None)[0]
 
     @property
     def r2(self) -> float:
@@ -231,15 +237,31 @@ class ExplainedVariance:
         """`Σ SS_res / Σ SS_tot` pooled over dimensions."""
         return float(self.fvu_replicates(None)[0])
 
+    def r2_by_output_replicates(self, counts: np.ndarray | None) -> np.ndarray:
+        """`[resamples, d]`: each output dimension's R² under each resample of the groups."""
+        ss_tot, ss_res = self._totals(counts)
+        return 1 - ss_res / ss_tot
+
     def r2_replicates(self, counts: np.ndarray | None) -> np.ndarray:
         """The R² under each resample of the groups (`[resamples, groups]` counts)."""
-        ss_tot, ss_res = self._totals(counts)
-        return (1 - ss_res / ss_tot).mean(1)
+        return self.r2_by_output_replicates(counts).mean(1)
 
     def fvu_replicates(self, counts: np.ndarray | None) -> np.ndarray:
         """The pooled FVU under each resample of the groups (`[resamples, groups]` counts)."""
         ss_tot, ss_res = self._totals(counts)
         return ss_res.sum(1) / ss_tot.sum(1)
+
+    def removed_replicates(self, counts: np.ndarray | None) -> np.ndarray:
+        """`1 - Σ SS_res / Σ ‖target‖²` pooled over dimensions, under each resample of the groups
+        (`counts` None: every group once): the share of the target's summed squared norm, not
+        centred, that subtracting the prediction removes."""
+        if self._sums is None or self.n < 2:
+            raise ValueError("explained variance needs at least two tokens.")
+        weights = np.ones((1, self.groups)) if counts is None else np.asarray(counts, dtype=np.float64)
+        if weights.ndim != 2 or weights.shape[1] != self.groups:
+            raise ValueError(f"counts must be [resamples, {self.groups}], not {weights.shape}.")
+        squares, residual = (weights @ self._sums[i].cpu().numpy() for i in (2, 3))
+        return 1 - residual.sum(1) / squares.sum(1)
 
 
 def fit_affine(x: torch.Tensor, y: torch.Tensor) -> AffineMap:
@@ -338,8 +360,7 @@ def decompose(
         norm.add(x, error.double().pow(2).sum(-1))
     vector_probe, norm_probe = vector.solve(), norm.solve()
 
-    by_context = split.contexts is not None
-    groups, n_groups = split.test_groups() if by_context else (np.zeros(len(split.test), np.int64), 1)
+    groups, n_groups = split.score_groups()
     test_group = np.full(len(split.rows), -1)
     test_group[~split.is_train] = groups
     scores = {name: ExplainedVariance(n_groups) for name in ("sae", "nonlinear", "vector", "norm")}
@@ -392,35 +413,48 @@ def decompose(
 
 
 @torch.no_grad()
-def linear_prediction_r2(
+def linear_prediction_scores(
     activations: np.ndarray, targets: np.ndarray, split: TokenSplit, device: torch.device
-) -> np.ndarray:
-    """Test R² of predicting each column of `targets` (`[len(split.rows), m]`, one row per token
-    of `split.rows`) by an affine map of the activation, fitted on the training tokens: the norm
-    prediction test of Eq. 2 for many per-token scalars at once, in two streamed passes."""
+) -> ExplainedVariance:
+    """Test scores of predicting each column of `targets` (`[len(split.rows), m]`, one row per
+    token of `split.rows`) by an affine map of the activation, fitted on the training tokens: the
+    norm prediction test of Eq. 2 for many per-token scalars at once, in two streamed passes. The
+    scores are kept by test context (`split.score_groups`), so `r2_by_output_replicates` resamples
+    them."""
     targets = _as_matrix(torch.from_numpy(np.asarray(targets, dtype=np.float64)))
     if len(targets) != len(split.rows):
         raise ValueError(f"{len(targets)} target rows for {len(split.rows)} tokens; give one per token.")
     train_index, test_index = (np.flatnonzero(mask) for mask in (split.is_train, ~split.is_train))
-    solver, score = LeastSquares(device), ExplainedVariance()
+    groups, n_groups = split.score_groups()
+    groups = torch.from_numpy(groups)
+    solver, score = LeastSquares(device), ExplainedVariance(n_groups)
     for where, x in stream_rows(activations, split.train, device):
         solver.add(x, targets[train_index[where]].to(device))
     probe = solver.solve()
     for where, x in stream_rows(activations, split.test, device):
-        score.add(targets[test_index[where]].to(device), probe(x))
-    return score.r2_by_output
+        score.add(targets[test_index[where]].to(device), probe(x), groups[where].to(device))
+    return score
 
 
-def scalar_prediction_r2(source: np.ndarray, target: np.ndarray, split: TokenSplit) -> float:
-    """R² on the test tokens of `target ≈ a·source + c` fitted on the training tokens (Eq. 5:
-    one SAE's per-token error norm from another's). `source` may have several columns (Eq. 10)."""
+def scalar_prediction_scores(source: np.ndarray, target: np.ndarray, split: TokenSplit) -> ExplainedVariance:
+    """Test scores of `target ≈ a·source + c` fitted on the training tokens (Eq. 5: one SAE's
+    per-token error norm from another's; `source` may have several columns, Eq. 10), kept by test
+    context (`split.score_groups`)."""
     x, y = (
         torch.from_numpy(np.asarray(source, dtype=np.float64)),
         torch.from_numpy(np.asarray(target, dtype=np.float64)),
     )
     train = torch.from_numpy(split.is_train)
     probe = fit_affine(x[train], y[train])
-    return r2_score(y[~train], probe(_as_matrix(x[~train])).squeeze(-1))
+    groups, n_groups = split.score_groups()
+    score = ExplainedVariance(n_groups)
+    score.add(y[~train], probe(_as_matrix(x[~train])).squeeze(-1), torch.from_numpy(groups))
+    return score
+
+
+def scalar_prediction_r2(source: np.ndarray, target: np.ndarray, split: TokenSplit) -> float:
+    """The test R² of `scalar_prediction_scores`."""
+    return scalar_prediction_scores(source, target, split).r2
 
 
 def group_mean_r2(groups: np.ndarray, target: np.ndarray, split: TokenSplit) -> float:

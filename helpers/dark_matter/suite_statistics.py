@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.book.intervals import percentile_interval, slope
+from helpers.book.intervals import interval_text, percentile_interval, slope
 from helpers.dark_matter.decomposition import ErrorDecomposition
 
 
@@ -23,22 +23,72 @@ class Estimate:
     value: float
     interval: tuple[float, float]
 
+    @classmethod
+    def of(cls, value: float, replicates: np.ndarray) -> Estimate:
+        """`value` with the percentile interval of its bootstrap `replicates` (reaching `value`)."""
+        return cls(float(value), percentile_interval(replicates, float(value)))
+
+    @classmethod
+    def from_rows(cls, rows: np.ndarray) -> Estimate:
+        """From a statistic evaluated under weights whose first row is all ones (the whole sample)
+        and whose other rows are bootstrap resamples: row 0 is the value, the rest its replicates."""
+        return cls.of(rows[0], rows[1:])
+
+    def text(self, spec: str = ".3f") -> str:
+        """`value [low, high]` for a table cell."""
+        return f"{self.value:{spec}} {interval_text(self.interval, spec)}"
+
 
 @dataclass(frozen=True)
 class Headlines:
     """Section 4's headline numbers for one suite: the smallest norm-probe R², the mean
-    vector-probe R², and, along a line of widths at fixed sparsity, the slopes of linear and
-    nonlinear FVU per doubling of width and their ratio (0: nonlinear FVU flat; 1: as fast)."""
+    vector-probe R², the mean FVU and nonlinear FVU along a line of widths at fixed sparsity, and
+    along it the slopes of linear and nonlinear FVU per doubling of width and their ratio (0:
+    nonlinear FVU flat; 1: as fast)."""
 
     norm_r2_min: Estimate
     vector_r2_mean: Estimate
+    fvu_mean: Estimate
+    nonlinear_fvu_mean: Estimate
     linear_slope: Estimate
     nonlinear_slope: Estimate
     slope_ratio: Estimate
 
 
-def _estimate(value: float, replicates: np.ndarray) -> Estimate:
-    return Estimate(float(value), percentile_interval(replicates, float(value)))
+def headline_rows(
+    decompositions: Mapping[str, ErrorDecomposition],
+    counts: np.ndarray,
+    line: Sequence[str],
+    widths: Sequence[float],
+) -> dict[str, np.ndarray]:
+    """Each of `Headlines`' statistics (by field name) of `decompositions` (by SAE name) under the
+    whole test set (row 0) and each resample of `counts` (rows 1 on); `line` names the SAEs of the
+    width line, in the order of their `widths`. Two suites scored on the same test contexts give
+    rows whose difference resamples the difference of their statistics, pairs kept together."""
+    if len(line) != len(widths) or len(line) < 2:
+        raise ValueError(
+            f"a width line needs two or more SAEs, one per width; got {len(line)} for {len(widths)}."
+        )
+    missing = [name for name in line if name not in decompositions]
+    if missing:
+        raise ValueError(f"the width line names SAEs without a decomposition: {', '.join(missing)}.")
+    weights = np.vstack([np.ones((1, counts.shape[1])), counts])
+    rows = {name: d.replicates(weights) for name, d in decompositions.items()}
+    doublings = np.log2(np.asarray(widths, dtype=np.float64))
+    along = {
+        part: np.stack([rows[name][f"fvu_{part}"] for name in line], axis=-1)
+        for part in ("sae", "linear", "nonlinear")
+    }
+    linear, nonlinear = (slope(doublings, along[part]) for part in ("linear", "nonlinear"))
+    return {
+        "norm_r2_min": np.min([r["norm_probe_r2"] for r in rows.values()], axis=0),
+        "vector_r2_mean": np.mean([r["vector_probe_r2"] for r in rows.values()], axis=0),
+        "fvu_mean": along["sae"].mean(-1),
+        "nonlinear_fvu_mean": along["nonlinear"].mean(-1),
+        "linear_slope": linear,
+        "nonlinear_slope": nonlinear,
+        "slope_ratio": nonlinear / linear,
+    }
 
 
 def headlines(
@@ -47,38 +97,7 @@ def headlines(
     line: Sequence[str],
     widths: Sequence[float],
 ) -> Headlines:
-    """The headline statistics of `decompositions` (by SAE name) under the resamples `counts`;
-    `line` names the SAEs of the width line, in the order of their `widths`."""
-    if len(line) != len(widths) or len(line) < 2:
-        raise ValueError(
-            f"a width line needs two or more SAEs, one per width; got {len(line)} for {len(widths)}."
-        )
-    missing = [name for name in line if name not in decompositions]
-    if missing:
-        raise ValueError(f"the width line names SAEs without a decomposition: {', '.join(missing)}.")
-    replicates = {name: d.replicates(counts) for name, d in decompositions.items()}
-    norm_r2 = [d.norm_probe_r2 for d in decompositions.values()]
-    vector_r2 = [d.vector_probe_r2 for d in decompositions.values()]
-    doublings = np.log2(np.asarray(widths, dtype=np.float64))
-    fvu = {
-        part: (
-            [getattr(decompositions[name], f"fvu_{part}") for name in line],
-            np.stack([replicates[name][f"fvu_{part}"] for name in line], axis=-1),
-        )
-        for part in ("linear", "nonlinear")
-    }
-    linear, nonlinear = (slope(doublings, fvu[part][0]) for part in ("linear", "nonlinear"))
-    linear_replicates, nonlinear_replicates = (
-        slope(doublings, fvu[part][1]) for part in ("linear", "nonlinear")
-    )
-    return Headlines(
-        norm_r2_min=_estimate(
-            min(norm_r2), np.min([r["norm_probe_r2"] for r in replicates.values()], axis=0)
-        ),
-        vector_r2_mean=_estimate(
-            float(np.mean(vector_r2)), np.mean([r["vector_probe_r2"] for r in replicates.values()], axis=0)
-        ),
-        linear_slope=_estimate(linear, linear_replicates),
-        nonlinear_slope=_estimate(nonlinear, nonlinear_replicates),
-        slope_ratio=_estimate(nonlinear / linear, nonlinear_replicates / linear_replicates),
-    )
+    """The headline statistics of `decompositions` (by SAE name) with their intervals over the
+    resamples `counts` (see `headline_rows`)."""
+    rows = headline_rows(decompositions, counts, line, widths)
+    return Headlines(**{name: Estimate.from_rows(values) for name, values in rows.items()})

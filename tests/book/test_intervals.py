@@ -33,6 +33,14 @@ def test_a_band_decides_yes_partly_no_on_the_interval():
     assert interval_text((0.12345, 0.5)) == "[0.123, 0.500]"
 
 
+def test_a_claim_of_difference_is_decided_outside_the_band():
+    same = Band(-0.05, 0.05)
+    assert same.outside_verdict((0.06, 0.2)) == "yes" and same.outside_verdict((-0.3, -0.1)) == "yes"
+    assert same.outside_verdict((-0.02, 0.03)) == "no"
+    assert same.outside_verdict((0.01, 0.2)) == "partly" and same.outside_verdict((-0.2, 0.2)) == "partly"
+    assert "wholly outside [-0.05, 0.05]" in same.outside_rule()
+
+
 def test_bad_bands_and_intervals_are_refused():
     with pytest.raises(ValueError, match="low <= high"):
         Band(0.7, 0.3)

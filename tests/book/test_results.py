@@ -79,6 +79,7 @@ def test_numpy_and_torch_scalars_become_plain_numbers(tmp_path):
         (lambda r: r.metric("x", "two"), TypeError, "metric 'x' must be a number"),
         (lambda r: r.metric("x", float("nan")), ValueError, "finite"),
         (lambda r: r.label("x", 2.0), TypeError, "label 'x' must be a string"),
+        (lambda r: r.sentence("x", " "), TypeError, "sentence 'x' must be a non-empty string"),
         (
             lambda r: r.claim("c", "claim", "p", "o", criterion="rule", holds="maybe"),
             ValueError,
@@ -161,3 +162,14 @@ def test_verdict_reads_holds_then_partly():
         "partly",
         "no",
     ]
+
+
+def test_a_chosen_sentence_is_glued_as_plain_markdown_and_not_recorded(tmp_path, monkeypatch):
+    import helpers.book.results as module
+
+    glued = {}
+    monkeypatch.setattr(module, "_glue", lambda name, value: glued.update({name: value}))
+    results = Results("demo", "smoke", 0, tmp_path)
+    assert results.sentence("outcome", "The line stays *flat*.") == "The line stays *flat*."
+    assert glued["outcome"].data == "The line stays *flat*."
+    assert read_results(tmp_path / "results.json")["metrics"] == {}

@@ -14,7 +14,7 @@ from helpers.dark_matter.adjacent_saes import (
     neighbours_and_match,
     sae_reconstructions,
 )
-from helpers.dark_matter.decomposition import fit_affine, split_tokens
+from helpers.dark_matter.decomposition import TokenSplit, fit_affine, split_by_context, split_tokens
 from helpers.lm.suite import SaeEntry
 
 CPU = torch.device("cpu")
@@ -79,3 +79,38 @@ def test_the_main_sae_matching_the_neighbours_is_on_their_sparsity_line_at_their
     assert match == SaeEntry(main, "topk", 1024, 8), "k 8 and 32 are equally far from 20: the sparser"
     with pytest.raises(ValueError, match="no SAE beside"):
         neighbours_and_match(grid, main)
+
+
+def test_scores_kept_by_test_context_equal_the_pooled_ones_and_resample_like_duplicated_contexts():
+    """With a split by context the scores are kept per test context: on the whole test set they are
+    the scores of the same split without contexts, every context drawn once gives them back, and a
+    resample scores as scikit-learn does on the test tokens with each context repeated as drawn."""
+    rng = np.random.default_rng(4)
+    n = 2400
+    a = rng.normal(size=(n, 5))
+    y = a @ rng.normal(size=(5, 3)) + rng.normal(size=(n, 3))
+    arrays = {"a": a, "y": y}
+
+    def features(name):
+        return lambda rows: {name: torch.from_numpy(arrays[name][rows]).float()}
+
+    contexts = np.repeat(np.arange(24), n // 24)
+    by_context = split_by_context(np.arange(n), contexts, 0.5, seed=2)
+    by_token = TokenSplit(by_context.rows, by_context.is_train)
+    grouped = cross_prediction(features("a"), features("y"), by_context, CPU, chunk=500)["a", "y"]
+    pooled = cross_prediction(features("a"), features("y"), by_token, CPU, chunk=500)["a", "y"]
+    assert grouped.groups == 12 and pooled.groups == 1
+    assert grouped.r2 == pytest.approx(pooled.r2, abs=1e-12) and grouped.fvu == pytest.approx(
+        pooled.fvu, abs=1e-12
+    )
+    ones = np.ones((3, 12))
+    np.testing.assert_allclose(grouped.r2_replicates(ones), grouped.r2, rtol=1e-12)
+    np.testing.assert_allclose(grouped.fvu_replicates(ones), grouped.fvu, rtol=1e-12)
+    draw = rng.multinomial(12, np.full(12, 1 / 12)).astype(float)
+    groups, _ = by_context.test_groups()
+    repeated = np.repeat(np.arange(len(by_context.test)), draw[groups].astype(int))
+    x, target = a.astype(np.float32), y.astype(np.float32)
+    fitted = LinearRegression().fit(x[by_context.train], target[by_context.train])
+    test = by_context.test[repeated]
+    expected = r2_score(target[test], fitted.predict(x[test]))
+    assert grouped.r2_replicates(draw[None])[0] == pytest.approx(expected, abs=1e-5)

@@ -15,7 +15,7 @@ from helpers.dark_matter.decomposition import (
     fit_affine,
     fvu,
     group_mean_r2,
-    linear_prediction_r2,
+    linear_prediction_scores,
     norm_baselines_r2,
     r2_score,
     scalar_prediction_r2,
@@ -255,7 +255,7 @@ def test_norm_prediction_of_many_scalars_at_once():
         result.without_linear_error_norm, (reconstruction + nonlinear).norm(dim=-1).numpy(), rtol=1e-5
     )
     targets = np.column_stack([result.input_norm, result.error_norm, result.nonlinear_error_norm]) ** 2
-    r2 = linear_prediction_r2(acts, targets, split, torch.device("cpu"))
+    r2 = linear_prediction_scores(acts, targets, split, torch.device("cpu")).r2_by_output
     assert r2[1] == pytest.approx(result.norm_probe_r2, abs=1e-6)
     train, test = split.is_train, ~split.is_train
     x_numpy = acts[split.rows].astype(np.float64)
@@ -263,7 +263,28 @@ def test_norm_prediction_of_many_scalars_at_once():
     expected = sklearn_r2(targets[test], reference.predict(x_numpy[test]), multioutput="raw_values")
     np.testing.assert_allclose(r2, expected, atol=1e-6)
     with pytest.raises(ValueError, match="one per token"):
-        linear_prediction_r2(acts, targets[:-1], split, torch.device("cpu"))
+        linear_prediction_scores(acts, targets[:-1], split, torch.device("cpu"))
+
+
+def test_norm_prediction_scores_resample_by_test_context():
+    """Split by context, the scores are kept per test context: every context drawn once gives the
+    whole-sample R², and one context drawn alone gives the R² measured on its tokens only."""
+    acts = sparse_activations(seed=9)
+    contexts = np.arange(len(acts)) // 50
+    split = split_by_context(np.arange(len(acts)), contexts, 0.6, seed=1)
+    targets = (acts.astype(np.float64) ** 2).sum(-1, keepdims=True)
+    scores = linear_prediction_scores(acts, targets, split, torch.device("cpu"))
+    groups, n_groups = split.test_groups()
+    assert scores.groups == n_groups
+    np.testing.assert_allclose(scores.r2_by_output_replicates(np.ones((1, n_groups)))[0], scores.r2_by_output)
+    alone = np.zeros((1, n_groups))
+    alone[0, 3] = 1
+    mine = groups == 3
+    probe = LinearRegression().fit(acts[split.train].astype(np.float64), targets[split.is_train])
+    expected = sklearn_r2(
+        targets[~split.is_train][mine], probe.predict(acts[split.test][mine].astype(np.float64))
+    )
+    assert scores.r2_by_output_replicates(alone)[0, 0] == pytest.approx(expected, abs=1e-6)
 
 
 def test_scalar_prediction_of_one_error_norm_from_another():

@@ -47,6 +47,10 @@ def test_headlines_measure_what_they_name_and_hold_their_estimates(suite):
         nonlinear
     )
     assert h.slope_ratio.value == pytest.approx(nonlinear / linear)
+    assert h.fvu_mean.value == pytest.approx(np.mean([decompositions[n].fvu_sae for n in widths]))
+    assert h.nonlinear_fvu_mean.value == pytest.approx(
+        np.mean([decompositions[n].fvu_nonlinear for n in widths])
+    )
     for estimate in (h.norm_r2_min, h.vector_r2_mean, h.linear_slope, h.nonlinear_slope, h.slope_ratio):
         low, high = estimate.interval
         assert low <= estimate.value <= high and low < high
