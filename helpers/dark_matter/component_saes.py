@@ -12,10 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import numpy as np
+import pandas as pd
 import torch
 from sae_lens import SAE
 
-from helpers.dark_matter.decomposition import AffineMap, ErrorDecomposition, ExplainedVariance
+from helpers.book.intervals import ratio_replicates
+from helpers.dark_matter.decomposition import (
+    NORMS,
+    AffineMap,
+    ErrorDecomposition,
+    ExplainedVariance,
+    TokenSplit,
+    linear_prediction_scores,
+)
 from helpers.lm.activation_store import ActivationStore, stream_rows
 from helpers.lm.suite import fold_normalisation
 from helpers.lm.topk_training import TopKTraining, TrainingLog, train_topk_sae
@@ -65,20 +74,52 @@ def most_balanced(decompositions: dict[str, ErrorDecomposition]) -> str:
     return min(balance, key=balance.get)
 
 
-def predicted_loss_shares(d: ErrorDecomposition, test: np.ndarray) -> dict[str, dict[str, float]]:
+def predicted_loss_shares(
+    d: ErrorDecomposition, where: np.ndarray, groups: np.ndarray, counts: np.ndarray
+) -> dict[str, dict[str, np.ndarray]]:
     """Fig. 9's two predictions of the share of the SAE's loss gap that adding a component back
-    recovers, over the `test` tokens: its mean norm over the mean error norm ("norm share"), and
-    the share of the error's squared norm it removes, `1 - Σ‖other component‖² / Σ‖SaeError‖²`
-    ("variance share")."""
-    norms = {component: d.norm(component)[test] for component in COMPONENTS}
-    error = d.error_norm[test]
+    recovers, over the tokens `where` selects (a mask over `d`'s rows): its mean norm over the mean
+    error norm ("norm share"), and the share of the error's squared norm it removes,
+    `1 - Σ‖other component‖² / Σ‖SaeError‖²` ("variance share"). Each is given under every
+    resample of the units that `groups` labels for those tokens (`counts`: `[resamples, units]`;
+    a row of ones gives the value on all of them)."""
+    norms = {component: d.norm(component)[where] for component in COMPONENTS}
+    error = d.error_norm[where]
     return {
         component: {
-            "norm share": norms[component].mean() / error.mean(),
-            "variance share": 1 - (norms[other] ** 2).sum() / (error**2).sum(),
+            "norm share": ratio_replicates(norms[component], error, groups, counts),
+            "variance share": 1 - ratio_replicates(norms[other] ** 2, error**2, groups, counts),
         }
         for component, other in zip(COMPONENTS, reversed(COMPONENTS), strict=True)
     }
+
+
+def norm_prediction_test(
+    decompositions: dict[str, ErrorDecomposition],
+    activations: np.ndarray,
+    split: TokenSplit,
+    counts: np.ndarray,
+    device: torch.device,
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Fig. 7: the test R² of each SAE's six squared norms (`NORMS`) from an affine map of x, one
+    regression with every `(SAE, vector)` pair as a column; and the same R² under each resample of
+    the test contexts (`counts`), one row per resample."""
+    columns = pd.MultiIndex.from_tuples([(name, vector) for name in decompositions for vector in NORMS])
+    targets = np.column_stack([decompositions[name].norm(vector) ** 2 for name, vector in columns])
+    scores = linear_prediction_scores(activations, targets, split, device)
+    return (
+        pd.Series(scores.r2_by_output, columns),
+        pd.DataFrame(scores.r2_by_output_replicates(counts), columns=columns),
+    )
+
+
+def nonlinear_norm_margin(r2: pd.DataFrame) -> pd.Series:
+    """Fig. 7's margin in each row of `r2` (columns: `(SAE, vector)` pairs as in `NORMS`; rows: the
+    whole sample or bootstrap resamples): the lowest median R² over the SAEs among the components
+    other than x and NonlinearError, minus NonlinearError's median. Positive: the nonlinear error's
+    norm is the least predictable."""
+    medians = r2.T.groupby(level=1).median().T
+    return medians.drop(columns=["x", "NonlinearError"]).min(axis=1) - medians["NonlinearError"]
 
 
 @torch.no_grad()
@@ -86,15 +127,18 @@ def component_fvu(
     sae: SAE,
     component: Callable[[torch.Tensor], torch.Tensor],
     activations: np.ndarray,
-    rows: np.ndarray,
+    split: TokenSplit,
     device: torch.device,
-) -> float:
-    """The pooled FVU of `sae` on `component(x)` over the store's `rows` (e.g. the test tokens)."""
-    score = ExplainedVariance()
-    for _, x in stream_rows(activations, rows, device):
+) -> ExplainedVariance:
+    """The scores of `sae` on `component(x)` over the split's test tokens, by test context
+    (`split.score_groups`): `.fvu` is the pooled FVU, `.fvu_replicates` resamples it."""
+    groups, n_groups = split.score_groups()
+    groups = torch.from_numpy(groups)
+    score = ExplainedVariance(n_groups)
+    for where, x in stream_rows(activations, split.test, device):
         values = component(x)
-        score.add(values, sae(values))
-    return score.fvu
+        score.add(values, sae(values), groups[where].to(device))
+    return score
 
 
 def _component_batches(

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from sae_lens import SAE
 
+from helpers.book.intervals import resample_counts
+
 
 @dataclass(frozen=True)
 class Firings:
@@ -62,7 +64,27 @@ class DetectionScores:
     @property
     def balanced_accuracy(self) -> np.ndarray:
         """Per latent: the mean of the firing deciles' hit rate and the non-firing accuracy."""
-        return (self.decile_hit_rate.mean(1) + self.negative_accuracy) / 2
+        return self.decile_accuracy.mean(1)
+
+    @property
+    def decile_accuracy(self) -> np.ndarray:
+        """`[latents, deciles]`: each decile's balanced accuracy, the mean of its hit rate and the
+        non-firing accuracy (detection on that decile's examples mixed with as many non-firing ones)."""
+        return (self.decile_hit_rate + self.negative_accuracy[:, None]) / 2
+
+
+def decile_accuracy_gap(
+    first: DetectionScores, second: DetectionScores, resamples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per activation decile, the mean `decile_accuracy` of `first`'s latents minus `second`'s, and
+    the same under `resamples` bootstrap resamples of each SAE's scored latents (drawn
+    independently: the two SAEs' latents are separate samples)."""
+    accuracies = [scores.decile_accuracy for scores in (first, second)]
+    value = accuracies[0].mean(0) - accuracies[1].mean(0)
+    first_means, second_means = (
+        resample_counts(len(a), resamples, seed + i) @ a / len(a) for i, a in enumerate(accuracies)
+    )
+    return value, first_means - second_means
 
 
 def token_detection_scores(

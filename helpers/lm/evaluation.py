@@ -94,6 +94,27 @@ def active_latents(sae: SAE, activations: np.ndarray, rows: np.ndarray) -> np.nd
     return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
 
 
+def spliced_context_losses(
+    lm: LanguageModel,
+    tokens: np.ndarray,
+    site: Site,
+    replacements: dict[str, Callable[[torch.Tensor], torch.Tensor] | None],
+    keep_from: int,
+    batch_contexts: int,
+) -> dict[str, np.ndarray]:
+    """Each context's mean next-token loss over positions `keep_from`.. of `tokens` (`[n, length]`)
+    with each replacement spliced in at `site` from `keep_from` on (`None`: the clean model): one
+    array of `n` losses per replacement, the units of a bootstrap over contexts."""
+    losses: dict[str, list[np.ndarray]] = {name: [] for name in replacements}
+    for start in range(0, len(tokens), batch_contexts):
+        ids = torch.from_numpy(tokens[start : start + batch_contexts].astype(np.int64))
+        for name, replace in replacements.items():
+            splices = [] if replace is None else [Splice(site, replace, slice(keep_from, None))]
+            run = run_model(lm, ids, splices=splices, with_loss=True, loss_from=keep_from)
+            losses[name].append(run.token_loss[:, keep_from:-1].double().mean(-1).cpu().numpy())
+    return {name: np.concatenate(parts) for name, parts in losses.items()}
+
+
 def spliced_losses(
     lm: LanguageModel,
     tokens: np.ndarray,
@@ -102,19 +123,10 @@ def spliced_losses(
     keep_from: int,
     batch_contexts: int,
 ) -> dict[str, float]:
-    """The model's mean next-token loss over positions `keep_from`.. of `tokens` (`[n, length]`)
-    with each replacement spliced in at `site` from `keep_from` on (`None`: the clean model)."""
-    totals = dict.fromkeys(replacements, 0.0)
-    count = 0
-    for start in range(0, len(tokens), batch_contexts):
-        ids = torch.from_numpy(tokens[start : start + batch_contexts].astype(np.int64))
-        for name, replace in replacements.items():
-            splices = [] if replace is None else [Splice(site, replace, slice(keep_from, None))]
-            run = run_model(lm, ids, splices=splices, with_loss=True, loss_from=keep_from)
-            loss = run.token_loss[:, keep_from:-1]
-            totals[name] += float(loss.sum())
-        count += loss.numel()
-    return {name: total / count for name, total in totals.items()}
+    """The model's mean next-token loss over positions `keep_from`.. of `tokens` with each
+    replacement spliced in (`spliced_context_losses`, averaged: every context has as many tokens)."""
+    by_context = spliced_context_losses(lm, tokens, site, replacements, keep_from, batch_contexts)
+    return {name: float(losses.mean()) for name, losses in by_context.items()}
 
 
 def sae_replacement(
@@ -128,6 +140,26 @@ def sae_replacement(
         x = activation.float()
         outlier = x.norm(dim=-1, keepdim=True) > max_norm
         return torch.where(outlier, x, sae(x)).to(activation.device)
+
+    return replace
+
+
+def equal_norm_perturbation(
+    sae: SAE | Callable[[torch.Tensor], torch.Tensor], seed: int, max_norm: float = float("inf")
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Splice function: `x + ε`, with `ε` of the SAE error's norm `‖x - Sae(x)‖` on each token and a
+    uniformly random direction (seeded; a new draw per call). Gurnee's reference for whether an SAE's
+    error costs the model more loss than a random error of the same size. Tokens whose norm exceeds
+    `max_norm` keep their own activation, as in `sae_replacement`."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def replace(activation: torch.Tensor) -> torch.Tensor:
+        x = activation.float()
+        direction = torch.randn(x.shape, generator=generator).to(x.device)
+        direction = direction / direction.norm(dim=-1, keepdim=True)
+        perturbed = x + (x - sae(x)).norm(dim=-1, keepdim=True) * direction
+        outlier = x.norm(dim=-1, keepdim=True) > max_norm
+        return torch.where(outlier, x, perturbed).to(activation.device)
 
     return replace
 

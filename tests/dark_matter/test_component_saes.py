@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from helpers.book.intervals import resample_counts
 from helpers.dark_matter.component_saes import (
     component_fvu,
     error_component,
     most_balanced,
+    nonlinear_norm_margin,
     predicted_loss_shares,
     train_component_sae,
     with_component,
 )
-from helpers.dark_matter.decomposition import AffineMap, ErrorDecomposition, fvu, split_tokens
-from helpers.dark_matter.token_detection import Firings, sae_firings, token_detection_scores
+from helpers.dark_matter.decomposition import (
+    NORMS,
+    AffineMap,
+    ErrorDecomposition,
+    fvu,
+    split_by_context,
+    split_tokens,
+)
+from helpers.dark_matter.token_detection import (
+    DetectionScores,
+    Firings,
+    decile_accuracy_gap,
+    sae_firings,
+    token_detection_scores,
+)
 from helpers.lm.topk_training import TopKTraining
 
 
@@ -67,12 +83,13 @@ def test_component_fvu_streams_the_same_fvu_as_one_pass():
     identity = AffineMap(torch.eye(16, dtype=torch.float64), torch.zeros(16, dtype=torch.float64))
     component = error_component(lambda v: v, identity, "LinearError")  # LinearError = x itself
     halving = lambda v: 0.5 * v  # noqa: E731 - a stand-in SAE
-    x = torch.from_numpy(data[rows])
+    split = split_by_context(rows, rows // 500, 0.5, seed=0)
+    x = torch.from_numpy(data[split.test])
     expected = fvu(x, halving(x))
-    assert component_fvu(halving, component, data, rows, torch.device("cpu")) == pytest.approx(
-        expected, rel=1e-9
-    )
-    assert component_fvu(lambda v: v, component, data, rows, torch.device("cpu")) == 0.0
+    score = component_fvu(halving, component, data, split, torch.device("cpu"))
+    assert score.fvu == pytest.approx(expected, rel=1e-9)
+    assert score.groups == split.test_groups()[1]
+    assert component_fvu(lambda v: v, component, data, split, torch.device("cpu")).fvu == 0.0
 
 
 def norms_only(split, error, linear, nonlinear, fvu_sae=0.0, fvu_nonlinear=0.0) -> ErrorDecomposition:
@@ -103,13 +120,29 @@ def test_loss_share_predictions_of_orthogonal_components_add_up_to_one():
     split = split_tokens(np.arange(1000), 0.6, seed=0)
     linear, nonlinear = rng.exponential(size=1000), rng.exponential(size=1000)
     d = norms_only(split, np.hypot(linear, nonlinear), linear, nonlinear)
-    shares = predicted_loss_shares(d, ~split.is_train)
-    assert shares["LinearError"]["variance share"] + shares["NonlinearError"][
-        "variance share"
-    ] == pytest.approx(1)
     test = ~split.is_train
+    groups = np.arange(int(test.sum())) % 7
+    counts = np.vstack([np.ones(7), resample_counts(7, resamples=50)])
+    shares = predicted_loss_shares(d, test, groups, counts)
+    np.testing.assert_allclose(
+        shares["LinearError"]["variance share"] + shares["NonlinearError"]["variance share"], 1
+    )
     expected = linear[test].mean() / np.hypot(linear, nonlinear)[test].mean()
-    assert shares["LinearError"]["norm share"] == pytest.approx(expected)
+    assert shares["LinearError"]["norm share"][0] == pytest.approx(expected)
+    alone = linear[test][groups == 2].mean() / np.hypot(linear, nonlinear)[test][groups == 2].mean()
+    one_unit = np.eye(7)[[2]]
+    assert predicted_loss_shares(d, test, groups, one_unit)["LinearError"]["norm share"][0] == pytest.approx(
+        alone
+    )
+
+
+def test_the_nonlinear_norm_margin_is_the_gap_between_medians():
+    columns = pd.MultiIndex.from_tuples([(sae, v) for sae in "ab" for v in NORMS])
+    values = {"x": 0.99, "Sae(x)": 0.9, "Sae(x) + NonlinearError": 0.8, "SaeError": 0.85}
+    values |= {"LinearError": 0.7, "NonlinearError": 0.5}
+    row = [values[v] + (0.02 if sae == "b" else 0.0) for sae, v in columns]
+    margin = nonlinear_norm_margin(pd.DataFrame([row], columns=columns))
+    assert margin.iloc[0] == pytest.approx(0.2)
 
 
 def test_the_most_balanced_sae_has_its_linear_and_nonlinear_fvu_closest_in_ratio():
@@ -178,3 +211,18 @@ def test_sae_firings_number_tokens_across_chunks():
     np.testing.assert_array_equal(np.bincount(firings.token, minlength=100), 3)
     code = sae.encode(x).detach()
     np.testing.assert_allclose(firings.value, code[firings.token, firings.latent].numpy())
+
+
+def test_the_decile_gap_and_its_bootstrap_over_latents():
+    """Two SAEs whose latents differ by a known amount in one decile: the gap is that amount there
+    and zero elsewhere, and its resamples vary only where the latents do."""
+    hits = np.full((40, 10), 0.6)
+    shifted = hits.copy()
+    shifted[:, 9] = np.linspace(0.0, 0.4, 40)  # decile 10: mean 0.2 where the first SAE has 0.6
+    first, second = (DetectionScores(np.arange(40), [], h, np.full(40, 0.9)) for h in (hits, shifted))
+    value, replicates = decile_accuracy_gap(first, second, resamples=500, seed=0)
+    np.testing.assert_allclose(value, [0.0] * 9 + [0.2])
+    assert replicates.shape == (500, 10)
+    np.testing.assert_allclose(replicates[:, :9], 0.0, atol=1e-12)
+    standard_error = shifted[:, 9].std() / 2 / np.sqrt(40)  # the decile's accuracy halves the hit rate
+    assert replicates[:, 9].std() == pytest.approx(standard_error, rel=0.15)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.dark_matter.decomposition import ErrorDecomposition, split_tokens
+from helpers.book.intervals import resample_counts
+from helpers.dark_matter.decomposition import ErrorDecomposition, split_by_context, split_tokens
 from helpers.dark_matter.larger_saes import (
+    added_norm_gain,
     by_size,
     error_norm_r2,
     finite_values,
-    nonlinear_norm_gain,
     pair_label,
+    wider_pair_names,
     wider_pairs,
 )
 from helpers.lm.suite import SaeEntry
@@ -20,8 +22,13 @@ from helpers.lm.suite import SaeEntry
 SITE = "resid_post.3"
 
 
-def decomposition(error_norm: np.ndarray, nonlinear_error_norm: np.ndarray, split) -> ErrorDecomposition:
-    """An `ErrorDecomposition` holding only the two per-token norms Eqs. 5 and 10 read."""
+def decomposition(
+    error_norm: np.ndarray,
+    nonlinear_error_norm: np.ndarray,
+    split,
+    linear_error_norm: np.ndarray | None = None,
+) -> ErrorDecomposition:
+    """An `ErrorDecomposition` holding only the per-token norms Eqs. 5 and 10 read."""
     zeros = np.zeros_like(error_norm)
     return ErrorDecomposition(
         split,
@@ -33,11 +40,15 @@ def decomposition(error_norm: np.ndarray, nonlinear_error_norm: np.ndarray, spli
         0.0,
         *([zeros] * 2),
         error_norm,
-        zeros,
+        zeros if linear_error_norm is None else linear_error_norm,
         nonlinear_error_norm,
         zeros,
         zeros,
     )
+
+
+def gain(small, large, split, component="NonlinearError"):
+    return added_norm_gain(small, large, split, component, np.ones((1, split.score_groups()[1])))[0]
 
 
 def test_pairs_hold_a_value_only_where_the_row_sae_is_wider():
@@ -51,6 +62,7 @@ def test_pairs_hold_a_value_only_where_the_row_sae_is_wider():
     for small, large in calls:
         assert widths[large] > widths[small]
     assert len(calls) == 4 and len(finite_values(matrix)) == 4
+    assert calls == wider_pair_names(entries)
     assert np.isnan(matrix.loc[ordered[0], ordered[1]]) and np.isnan(matrix.loc[ordered[2], ordered[3]])
 
 
@@ -64,8 +76,23 @@ def test_eq5_is_perfect_for_an_affine_relation_and_eq10_gains_from_the_nonlinear
     # the larger SAE's error norm depends on the smaller one's nonlinear norm too: Eq. 10 explains it all
     both = decomposition(small_error + 2.0 * small_nonlinear, small_nonlinear, split)
     assert 0 < error_norm_r2(small, both, split) < 0.5
-    assert nonlinear_norm_gain(small, both, split) == pytest.approx(1.0, abs=1e-9)
+    assert gain(small, both, split) == pytest.approx(1.0, abs=1e-9)
     # an unrelated nonlinear norm adds (almost) nothing on held-out tokens
     noise = decomposition(small_error, rng.gamma(2.0, size=4000), split)
     unrelated = decomposition(small_error + rng.normal(size=4000), small_nonlinear, split)
-    assert abs(nonlinear_norm_gain(noise, unrelated, split)) < 0.01
+    assert abs(gain(noise, unrelated, split)) < 0.01
+
+
+def test_the_control_regressor_and_the_replicates_of_a_gain():
+    """The control (the linear-error norm) gains what its own relation gives, and the replicates of
+    a gain under resampled test contexts centre on the gain measured on all of them."""
+    rng = np.random.default_rng(3)
+    n = 6000
+    split = split_by_context(np.arange(n), np.arange(n) // 60, 0.6, seed=0)
+    error, nonlinear, linear = (rng.gamma(2.0, size=n) for _ in range(3))
+    small = decomposition(error, nonlinear, split, linear)
+    large = decomposition(error + nonlinear + 0.3 * rng.normal(size=n), nonlinear, split)
+    assert gain(small, large, split) > 0.8 > abs(gain(small, large, split, "LinearError"))
+    _, n_groups = split.test_groups()
+    value, replicates = added_norm_gain(small, large, split, "NonlinearError", resample_counts(n_groups))
+    assert replicates.shape == (2000,) and abs(np.median(replicates) - value) < 0.01

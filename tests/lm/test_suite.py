@@ -11,7 +11,14 @@ from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_direc
 from helpers.lm import suite as sae_suite
 from helpers.lm.activation_store import StoreSpec, harvest
 from helpers.lm.corpus import Contexts
-from helpers.lm.evaluation import ce_recovered, reconstruct, sae_replacement, spliced_losses
+from helpers.lm.evaluation import (
+    ce_recovered,
+    equal_norm_perturbation,
+    reconstruct,
+    sae_replacement,
+    spliced_context_losses,
+    spliced_losses,
+)
 from helpers.lm.model import Site
 from helpers.lm.pretrained import PRETRAINED
 from helpers.lm.suite import SaeEntry, SuiteTraining, fold_normalisation, train_suite
@@ -240,6 +247,36 @@ def test_splicing_the_activation_itself_recovers_all_the_loss(lm, store):
     assert losses["zero"] > losses["clean"] + 1
     assert ce_recovered(losses["same"], losses["clean"], losses["zero"]) == pytest.approx(1.0)
     assert ce_recovered(losses["zero"], losses["clean"], losses["zero"]) == 0.0
+
+
+def test_per_context_losses_average_to_the_pooled_loss(lm, store):
+    site = Site(5, "resid_post")
+    tokens = np.array(store.context_tokens[:3])
+    replacements = {"clean": None, "zero": torch.zeros_like}
+    by_context = spliced_context_losses(lm, tokens, site, replacements, keep_from=4, batch_contexts=2)
+    pooled = spliced_losses(lm, tokens, site, replacements, keep_from=4, batch_contexts=3)
+    assert by_context["clean"].shape == (3,)
+    for name in replacements:
+        assert by_context[name].mean() == pytest.approx(pooled[name], rel=1e-6)
+    alone = spliced_losses(lm, tokens[1:2], site, replacements, keep_from=4, batch_contexts=1)
+    assert by_context["zero"][1] == pytest.approx(alone["zero"], rel=1e-6)
+
+
+def test_an_equal_norm_perturbation_moves_each_token_by_its_sae_error_norm():
+    x = torch.randn(2, 5, 16)
+
+    def halve(a: torch.Tensor) -> torch.Tensor:  # an "SAE" whose error is x / 2
+        return a / 2
+
+    perturbed = equal_norm_perturbation(halve, seed=0, max_norm=float("inf"))(x)
+    torch.testing.assert_close((perturbed - x).norm(dim=-1), (x / 2).norm(dim=-1))
+    assert not torch.allclose(perturbed - x, x / 2), "a random direction, not the error's"
+    again = equal_norm_perturbation(halve, seed=0)(x)
+    torch.testing.assert_close(again, perturbed)
+    big = x.clone()
+    big[0, 0] *= 100
+    kept = equal_norm_perturbation(halve, seed=0, max_norm=float(x.norm(dim=-1).max()) + 1)(big)
+    assert torch.equal(kept[0, 0], big[0, 0])
 
 
 def test_every_pretrained_sae_is_in_sae_lens_s_registry():
