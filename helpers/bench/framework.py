@@ -175,12 +175,11 @@ def run_benchmarks(
     return [function(settings) for name, function in benchmarks.items() if not only or name in only]
 
 
-CEILING_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float64": torch.float64}
-
-
-def matmul_ceilings(device: torch.device) -> dict[str, float]:
-    """GFLOP/s of a large matmul in each dtype a row may run in."""
-    return {name: matmul_gflops(device, dtype) for name, dtype in CEILING_DTYPES.items()}
+def matmul_ceilings(device: torch.device, rows: list[Comparison]) -> dict[str, float]:
+    """GFLOP/s of a large matmul in float32 and in each dtype a row ran in (only those: bfloat16
+    where the machine emulates it takes minutes per matmul)."""
+    names = {"float32"} | {row.details["dtype"] for row in rows if "dtype" in row.details}
+    return {name: matmul_gflops(device, getattr(torch, name)) for name in sorted(names)}
 
 
 def ceiling_share(row: Comparison, ceilings: dict[str, float]) -> float | None:

@@ -30,6 +30,7 @@ from helpers.lm.activation_store import BUFFER_ROWS
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import reconstruct
 from helpers.lm.model import LanguageModel, load_language_model, run_model
+from helpers.lm.precision import dtype_name
 from helpers.lm.suite import Normalisation, fold_normalisation
 from helpers.lm.topk_training import TopKTraining, train_topk_sae, train_topk_saes
 
@@ -127,7 +128,7 @@ def activation_harvest(settings: BenchSettings) -> Comparison:
     flops = forward_flops_per_token(lm, data.site.layer, config.context_length)
     return Comparison(
         name="activation harvest",
-        ours=f"{config.model} to layer {data.site.layer}, {config.dtype}"
+        ours=f"{config.model} to layer {data.site.layer}, {dtype_name(lm.dtype)}"
         + (", blocks compiled" if config.compiled else ""),
         ours_seconds=ours_seconds,
         baseline=f"eager full fp32 forward, output_hidden_states ({lm.n_layers} layers + logits)",
@@ -139,7 +140,7 @@ def activation_harvest(settings: BenchSettings) -> Comparison:
             "baseline_tokens_per_s": n_tokens / baseline_seconds,
             "gflop_per_token": flops / 1e9,
             "achieved_gflops": flops * n_tokens / ours_seconds / 1e9,
-            "dtype": config.dtype,
+            "dtype": dtype_name(lm.dtype),
             "target_share": 0.6,
             "products_alone_gflops": products_gflops(weight_products, lm.dtype, settings.device),
             "peak_rss_gb": ours_peak_gb,
@@ -165,7 +166,7 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
     samples = settings.steps * batch
     trained = {}
 
-    config = TopKTraining(SAE_WIDTH, SAE_K, samples, batch, suite.lr, bf16=suite.bf16)
+    config = TopKTraining(SAE_WIDTH, SAE_K, samples, batch, suite.lr, bf16=data.training_bf16)
 
     def ours() -> None:
         trained["ours"] = train_topk_sae(norm.batches(batch, 0), d_in, config, settings.device)[0]
@@ -196,10 +197,10 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
     )
     fvu = held_out_fvus(data, norm, trained)
     flops = 6 * d_in * SAE_WIDTH
-    dtype = "bfloat16" if suite.bf16 else "float32"
+    dtype = torch.bfloat16 if data.training_bf16 else torch.float32
     return Comparison(
         name="TopK SAE training",
-        ours=f"train_topk_sae, width {SAE_WIDTH}, k {SAE_K}, {dtype}",
+        ours=f"train_topk_sae, width {SAE_WIDTH}, k {SAE_K}, {dtype_name(dtype)}",
         ours_seconds=ours_seconds,
         baseline=(
             f"sae_lens SAETrainer + TopKTrainingSAE (fp32); final FVU {fvu['sae_lens']:.4f} "
@@ -212,7 +213,7 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
             "samples_per_s": samples / ours_seconds,
             "baseline_samples_per_s": samples / baseline_seconds,
             "achieved_gflops": flops * samples / ours_seconds / 1e9,
-            "dtype": dtype,
+            "dtype": dtype_name(dtype),
             "target_share": 0.35,
             "target_share_of_products_alone": 0.5,
             "fvu": fvu["ours"],
@@ -220,7 +221,7 @@ def topk_sae_training(settings: BenchSettings) -> Comparison:
             "fvu_relative_difference": abs(fvu["ours"] - fvu["sae_lens"]) / fvu["sae_lens"],
             "products_alone_gflops": products_gflops(
                 [(batch, d_in, SAE_WIDTH), (d_in, batch, SAE_WIDTH), (batch, SAE_WIDTH, d_in)],
-                torch.bfloat16 if suite.bf16 else torch.float32,
+                dtype,
                 settings.device,
             ),
             "buffer_rows": BUFFER_ROWS,
@@ -260,7 +261,9 @@ def suite_training(settings: BenchSettings) -> Comparison:
     by_site: dict[str, list[TopKTraining]] = {}
     for entry in data.entries:
         if entry.architecture == "topk":
-            config = TopKTraining(entry.width, entry.sparsity, samples, batch, suite.lr, bf16=suite.bf16)
+            config = TopKTraining(
+                entry.width, entry.sparsity, samples, batch, suite.lr, bf16=data.training_bf16
+            )
             by_site.setdefault(entry.site, []).append(config)
     norms = {site: Normalisation(data.train_store, site, data.train_rows) for site in by_site}
     ours, before = {}, {}

@@ -22,6 +22,7 @@ from helpers.book.paths import cache_root
 from helpers.lm import corpus
 from helpers.lm.activation_store import ActivationStore, StoreSpec, open_or_harvest
 from helpers.lm.model import LanguageModel, Site, compile_blocks, load_language_model
+from helpers.lm.precision import dtype_name, resolve_dtype
 from helpers.lm.pretrained import PRETRAINED, load_pretrained
 from helpers.lm.randomized import randomize_weights
 from helpers.lm.suite import (
@@ -44,6 +45,8 @@ class LmData:
         self.suite_config = profile.sae_suite
         self.seed = seed
         self.device = device
+        self.dtype = resolve_dtype(self.config.dtype, device)
+        self.training_bf16 = resolve_dtype(self.suite_config.dtype, device) == torch.bfloat16
         self.site = Site(self.config.layer, "resid_post")
         self.sites = (self.site, *neighbour_sites(self.site))
 
@@ -52,7 +55,7 @@ class LmData:
         """The model, its weights re-drawn with this seed where the profile asks for a random one
         (before compiling, which reads them only at the first forward pass anyway)."""
         c = self.config
-        lm = load_language_model(c.model, self.device, getattr(torch, c.dtype), compiled=False)
+        lm = load_language_model(c.model, self.device, self.dtype, compiled=False)
         if c.weights == "randomized":
             randomize_weights(lm.model, self.seed)
         if c.compiled:
@@ -63,7 +66,7 @@ class LmData:
     def _model_fingerprint(self) -> str:
         compiled = ":compiled" if self.config.compiled else ""
         weights = f":randomized-seed{self.seed}" if self.config.weights == "randomized" else ""
-        return f"{self.config.model}:{self.config.dtype}{compiled}{weights}"
+        return f"{self.config.model}:{dtype_name(self.dtype)}{compiled}{weights}"
 
     def _corpus_fingerprint(self) -> str:
         return corpus.corpus_fingerprint() if self.config.corpus == "registry" else corpus.PILE
@@ -156,7 +159,7 @@ class LmData:
     def suite_training(self) -> SuiteTraining:
         """How the suite's SAEs train (the profile's recipe, this run's seed)."""
         s = self.suite_config
-        return SuiteTraining(s.samples, s.batch_size, s.lr, s.bf16, self.seed)
+        return SuiteTraining(s.samples, s.batch_size, s.lr, self.training_bf16, self.seed)
 
     def train_saes(self, entries: list[SaeEntry]) -> tuple[dict[str, SAE], dict[str, dict]]:
         """The SAEs of `entries` (e.g. one line of the suite) by the suite's recipe, on the

@@ -30,6 +30,7 @@ from helpers.book.disk import ensure_free_space
 from helpers.book.integrity import difference, files_under, read_json, record_files, write_json_atomically
 from helpers.book.lock import exclusive
 from helpers.book.paths import cache_root
+from helpers.lm.precision import dtype_name
 
 SITE_KINDS = ("attn_out", "mlp_out", "resid_post")  # in the order a layer computes them
 
@@ -134,7 +135,7 @@ class LanguageModel:
 
     def fingerprint(self) -> str:
         """Names the weights a cache was made with: model name and dtype."""
-        return f"{self.name}:{str(self.dtype).removeprefix('torch.')}"
+        return f"{self.name}:{dtype_name(self.dtype)}"
 
 
 def _tokenizer_adds_bos(tokenizer) -> bool:

@@ -98,7 +98,7 @@ def test_bad_override_names_and_types_are_refused(overrides, message):
         ("tms_geometry.max_inverse_density", 1.0, r"a number in \(1, inf\)"),
         ("decomposition.train_fraction", 0.95, r"a number in \[0.1, 0.9\]"),
         ("modeling_activations.bernoulli_probability", 1.0, r"a number in \(0, 1\)"),
-        ("lm.dtype", "float16", "one of float32, bfloat16"),
+        ("lm.dtype", "float16", "one of auto, float32, bfloat16"),
         ("lm.corpus", "web", "one of registry, pile"),
         ("sae_suite.source", "gemma-scope-27b", "one of ours, gemma-scope-2-270m, gemma-scope-9b"),
         ("lm.model", "gemma-3-27b", "a packaged model"),
