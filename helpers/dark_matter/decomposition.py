@@ -457,31 +457,48 @@ def scalar_prediction_r2(source: np.ndarray, target: np.ndarray, split: TokenSpl
     return scalar_prediction_scores(source, target, split).r2
 
 
-def group_mean_r2(groups: np.ndarray, target: np.ndarray, split: TokenSplit) -> float:
-    """R² on the test tokens of predicting `target` by its mean over the training tokens of the
-    same group (e.g. token identity: OLS on a one-hot encoding); groups unseen in training get the
-    training mean."""
+def group_mean_scores(groups: np.ndarray, target: np.ndarray, split: TokenSplit) -> ExplainedVariance:
+    """Test scores of predicting `target` by its mean over the training tokens of the same group
+    (e.g. token identity: OLS on a one-hot encoding; groups unseen in training get the training
+    mean), kept by test context (`split.score_groups`)."""
     groups, target = np.asarray(groups), np.asarray(target, dtype=np.float64)
     train, test = split.is_train, ~split.is_train
     codes, inverse = np.unique(groups, return_inverse=True)
     counts = np.bincount(inverse[train], minlength=len(codes))
     sums = np.bincount(inverse[train], weights=target[train], minlength=len(codes))
     means = np.where(counts > 0, sums / np.maximum(counts, 1), target[train].mean())
-    return r2_score(torch.from_numpy(target[test]), torch.from_numpy(means[inverse[test]]))
+    labels, n_groups = split.score_groups()
+    score = ExplainedVariance(n_groups)
+    score.add(
+        torch.from_numpy(target[test]), torch.from_numpy(means[inverse[test]]), torch.from_numpy(labels)
+    )
+    return score
+
+
+def group_mean_r2(groups: np.ndarray, target: np.ndarray, split: TokenSplit) -> float:
+    """The test R² of `group_mean_scores`."""
+    return group_mean_scores(groups, target, split).r2
+
+
+def norm_baseline_scores(
+    d: ErrorDecomposition, token_ids: np.ndarray, l0: np.ndarray, loss: np.ndarray, split: TokenSplit
+) -> dict[str, ExplainedVariance]:
+    """App. A.3's baselines for the squared error norm `‖SaeError(x)‖²`: test scores (kept by test
+    context) of four one-variable predictors fitted on the training tokens: the token's identity
+    (its training mean per token id), the SAE's L0 on the token, the activation's norm and the
+    model's next-token loss. `token_ids`, `l0` and `loss` follow `split.rows`, as `d`'s arrays do."""
+    target = d.error_norm**2
+    return {
+        "token identity": group_mean_scores(token_ids, target, split),
+        "SAE L0": scalar_prediction_scores(l0, target, split),
+        "activation norm": scalar_prediction_scores(d.input_norm, target, split),
+        "model loss": scalar_prediction_scores(loss, target, split),
+    }
 
 
 def norm_baselines_r2(
     d: ErrorDecomposition, token_ids: np.ndarray, l0: np.ndarray, loss: np.ndarray, split: TokenSplit
 ) -> dict[str, float]:
-    """App. A.3: the test R² of the squared error norm `‖SaeError(x)‖²` from the activation probe
-    (Eq. 2) and from four one-variable baselines fitted on the training tokens: the token's identity
-    (its training mean per token id), the SAE's L0 on the token, the activation's norm and the
-    model's next-token loss. `token_ids`, `l0` and `loss` follow `split.rows`, as `d`'s arrays do."""
-    target = d.error_norm**2
-    return {
-        "activation probe": d.norm_probe_r2,
-        "token identity": group_mean_r2(token_ids, target, split),
-        "SAE L0": scalar_prediction_r2(l0, target, split),
-        "activation norm": scalar_prediction_r2(d.input_norm, target, split),
-        "model loss": scalar_prediction_r2(loss, target, split),
-    }
+    """App. A.3: the test R² of the activation probe (Eq. 2) and of each of `norm_baseline_scores`."""
+    baselines = norm_baseline_scores(d, token_ids, l0, loss, split)
+    return {"activation probe": d.norm_probe_r2, **{name: s.r2 for name, s in baselines.items()}}

@@ -17,8 +17,8 @@ import pandas as pd
 
 from helpers.dark_matter.decomposition import (
     ErrorDecomposition,
+    ExplainedVariance,
     TokenSplit,
-    scalar_prediction_r2,
     scalar_prediction_scores,
 )
 from helpers.lm.suite import SaeEntry
@@ -52,9 +52,17 @@ def wider_pairs(entries: list[SaeEntry], score: Callable[[str, str], float]) -> 
     return matrix
 
 
+def error_norm_scores(
+    small: ErrorDecomposition, large: ErrorDecomposition, split: TokenSplit
+) -> ExplainedVariance:
+    """Eq. 5: test scores (kept by test context) of the larger SAE's per-token error norm from the
+    smaller SAE's."""
+    return scalar_prediction_scores(small.error_norm, large.error_norm, split)
+
+
 def error_norm_r2(small: ErrorDecomposition, large: ErrorDecomposition, split: TokenSplit) -> float:
     """Eq. 5: test R² of the larger SAE's per-token error norm from the smaller SAE's."""
-    return scalar_prediction_r2(small.error_norm, large.error_norm, split)
+    return error_norm_scores(small, large, split).r2
 
 
 def added_norm_gain(

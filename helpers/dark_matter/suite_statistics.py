@@ -14,6 +14,7 @@ import numpy as np
 
 from helpers.book.intervals import interval_text, percentile_interval, slope
 from helpers.dark_matter.decomposition import ErrorDecomposition
+from helpers.lm.scaling_law import fit_power_law_with_constant
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,23 @@ def headlines(
     resamples `counts` (see `headline_rows`)."""
     rows = headline_rows(decompositions, counts, line, widths)
     return Headlines(**{name: Estimate.from_rows(values) for name, values in rows.items()})
+
+
+FIT_RESAMPLES = 500  # resamples under which `asymptote_margin` refits the power law (~10 ms each)
+
+
+def asymptote_margin(
+    decompositions: Mapping[str, ErrorDecomposition],
+    counts: np.ndarray,
+    line: Sequence[str],
+    widths: Sequence[float],
+) -> Estimate:
+    """Fig. 1's reading: the asymptote `c` of the power law `c + a·W^-m` fitted to FVU along the
+    width `line`, minus the line's mean nonlinear FVU (above 0: some linear error remains at any
+    width); on the whole test set, with its interval from refitting under the first
+    `FIT_RESAMPLES` resamples of `counts`."""
+    weights = np.vstack([np.ones((1, counts.shape[1])), counts[:FIT_RESAMPLES]])
+    rows = [decompositions[name].replicates(weights) for name in line]
+    fvu, nonlinear = (np.stack([r[key] for r in rows], axis=-1) for key in ("fvu_sae", "fvu_nonlinear"))
+    asymptotes = np.array([fit_power_law_with_constant(widths, row).c for row in fvu])
+    return Estimate.from_rows(asymptotes - nonlinear.mean(-1))

@@ -15,6 +15,7 @@ from helpers.dark_matter.decomposition import (
     fit_affine,
     fvu,
     group_mean_r2,
+    group_mean_scores,
     linear_prediction_scores,
     norm_baselines_r2,
     r2_score,
@@ -307,6 +308,11 @@ def test_group_means_equal_least_squares_on_one_hot_codes():
     reference = LinearRegression().fit(one_hot[split.is_train], target[split.is_train])
     expected = sklearn_r2(target[~split.is_train], reference.predict(one_hot[~split.is_train]))
     assert group_mean_r2(groups, target, split) == pytest.approx(expected, abs=1e-9)
+    by_context = split_by_context(np.arange(3000), np.arange(3000) // 30, 0.6, seed=2)
+    scores = group_mean_scores(groups, target, by_context)
+    n_contexts = by_context.test_groups()[1]
+    assert scores.r2_replicates(np.ones((2, n_contexts))) == pytest.approx([scores.r2] * 2)
+    assert scores.r2_replicates(np.eye(n_contexts)[:3] * n_contexts).shape == (3,), "one R² per resample"
 
 
 def test_values_at_store_rows_are_nan_where_a_row_left_the_split():

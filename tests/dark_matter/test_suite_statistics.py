@@ -6,7 +6,8 @@ import torch
 
 from helpers.book.intervals import resample_counts
 from helpers.dark_matter.decomposition import decompose, split_by_context
-from helpers.dark_matter.suite_statistics import headlines
+from helpers.dark_matter.suite_statistics import asymptote_margin, headlines
+from helpers.lm.scaling_law import fit_power_law_with_constant
 from tests.dark_matter.test_decomposition import sparse_activations
 
 
@@ -71,3 +72,18 @@ def test_bad_lines_are_refused(suite):
         headlines(decompositions, counts, ["k2"], [512])
     with pytest.raises(ValueError, match="without a decomposition: k16"):
         headlines(decompositions, counts, ["k2", "k16"], [512, 4096])
+
+
+def test_the_asymptote_margin_is_the_fitted_constant_above_the_nonlinear_band(suite):
+    decompositions, split, widths = suite
+    counts = resample_counts(split.test_groups()[1], resamples=50, seed=0)
+    margin = asymptote_margin(decompositions, counts, list(widths), list(widths.values()))
+    fit = fit_power_law_with_constant(list(widths.values()), [decompositions[n].fvu_sae for n in widths])
+    nonlinear = np.mean([decompositions[n].fvu_nonlinear for n in widths])
+    assert margin.value == pytest.approx(fit.c - nonlinear)
+    low, high = margin.interval
+    assert low <= margin.value <= high and low < high
+    ones = np.ones((3, split.test_groups()[1]))
+    assert asymptote_margin(
+        decompositions, ones, list(widths), list(widths.values())
+    ).interval == pytest.approx((margin.value,) * 2)
