@@ -56,6 +56,7 @@ from helpers.book.intervals import (
     rank_correlation,
     ratio_replicates,
     resample_counts,
+    slope,
 )
 from helpers.book.section import scale_table, start_section
 from helpers.dark_matter.decomposition import context_split, decompose, norm_baseline_scores
@@ -78,7 +79,7 @@ from helpers.dark_matter.suite_statistics import FIT_RESAMPLES, Estimate, asympt
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import active_latents
 from helpers.lm.scaling_law import fit_power_law_with_constant
-from helpers.lm.suite import sparsity_grid, sparsity_line, sparsity_lines
+from helpers.lm.suite import jumprelu_line, sparsity_grid, sparsity_line, sparsity_lines
 from helpers.lm.tables import styled
 
 config, device, results, _, _ = start_section("predicting_error", PROFILE, SEED, RESULTS_DIR, OVERRIDES)
@@ -240,15 +241,22 @@ plt.show()
 #
 # ## Does nonlinear error shrink with width? (Figs. 5 left and 1)
 #
-# Left: nonlinear FVU against width, one line per sparsity (dashed: the SAE's whole FVU). Right:
+# Left: nonlinear FVU against width, one line per sparsity of the TopK grid and one for the
+# JumpReLU SAEs, the paper's architecture, where the suite has them (dashed: the SAE's whole FVU). Right:
 # the breakdown of FVU at $k$ (or L0) near {glue:text}`reference_l0`, the paper's Fig. 1: the
 # nonlinear error as a band, the linear error above it, the power law with a constant
 # $c + a W^{-m}$ fitted to the FVU (dotted: its asymptote $c$), and the mean nonlinear FVU as a
 # horizontal line.
 
 # %% tags=["hide-input"]
-lines = {t: table.loc[[e.name for e in line]] for t, line in sparsity_lines(main_entries, site).items()}
+lines = {
+    f"sparsity {t}": table.loc[[e.name for e in line]]
+    for t, line in sparsity_lines(main_entries, site).items()
+}
 reference = [e.name for e in sparsity_line(main_entries, site, settings.reference_l0)]
+jumprelu = [e.name for e in jumprelu_line(main_entries, site)]  # the paper's architecture, one L0 target
+if jumprelu:
+    lines[f"JumpReLU, L0 target {config.sae_suite.jumprelu_l0}"] = table.loc[jumprelu]
 line = table.loc[reference]
 widths = line.width.to_numpy(float)
 fit = fit_power_law_with_constant(widths, line.FVU) if len(line) >= 3 else None
@@ -273,6 +281,16 @@ slope_ratio_low = results.metric("reference_slope_ratio_low", ours.slope_ratio.i
 slope_ratio_high = results.metric("reference_slope_ratio_high", ours.slope_ratio.interval[1])
 if fit is not None:
     asymptote = asymptote_margin(decompositions, counts, reference, widths)
+jumprelu_widths = table.loc[jumprelu].width.to_numpy(float)
+if len(jumprelu) >= 2:  # the JumpReLU line's own flatness and probe trends
+    jumprelu_headlines = headlines(decompositions, counts, jumprelu, jumprelu_widths)
+    jumprelu_trend = {
+        column: Estimate.of(
+            float(slope(np.log2(jumprelu_widths), table.loc[jumprelu, column].to_numpy())),
+            slope(np.log2(jumprelu_widths), np.stack([replicates[n][key] for n in jumprelu], axis=-1)),
+        )
+        for column, key in (("norm probe R²", "norm_probe_r2"), ("vector probe R²", "vector_probe_r2"))
+    }
 
 # %% tags=["hide-input"]
 fig, (ax_lines, ax_stack) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -539,6 +557,8 @@ unfiltered = {
     for e in tqdm(main_entries, desc="decompose, no norm filter", unit="SAE")
 }
 paper_choice = headlines(unfiltered, counts, reference, widths)
+if len(jumprelu) >= 2:
+    jumprelu_paper_choice = headlines(unfiltered, counts, jumprelu, jumprelu_widths)
 removed = np.setdiff1d(all_rows, data.analysis_rows)
 widest = unfiltered[reference[-1]]
 removed_at = np.isin(unfiltered_split.rows, removed)
@@ -573,13 +593,56 @@ sensitivity = pd.DataFrame(
 # %% tags=["hide-input"]
 display(styled(sensitivity, index=True))
 
+# %% tags=["hide-input"]
+median_norm = np.median(store.norms(site))
+squared_error = widest.error_norm**2
+removed_tokens = (
+    pd.DataFrame(
+        {
+            "token": [repr(data.model.tokenizer.decode([int(t)])) for t in store.tokens[removed]],
+            "position": store.positions[removed],
+            "norm / median": store.norms(site)[removed] / median_norm,
+            "share of squared error": squared_error[removed_at] / squared_error.sum(),
+        }
+    )
+    .groupby("token")
+    .agg(
+        tokens=("position", "size"),
+        positions=(
+            "position",
+            lambda p: ", ".join(map(str, sorted(set(p))[:5])) + (" …" if p.nunique() > 5 else ""),
+        ),
+        norm_over_median=("norm / median", "mean"),
+        share_of_squared_error=("share of squared error", "sum"),
+    )
+    .sort_values("share_of_squared_error", ascending=False)
+    .head(12)
+    .rename(
+        columns={
+            "norm_over_median": "mean norm / median",
+            "share_of_squared_error": "share of the widest SAE's squared error",
+        }
+    )
+)
+
+# %% tags=["hide-input"]
+display(
+    styled(
+        removed_tokens,
+        {"mean norm / median": "{:.1f}", "share of the widest SAE's squared error": "{:.1%}"},
+        index=True,
+    )
+)
+
 # %% [markdown]
 # The filter removes {glue:text}`removed_tokens:,` tokens, {glue:text}`removed_token_share:.2%` of
 # them, which carry {glue:text}`removed_share_of_squared_norm:.1%` of the summed squared norm of $x$
 # and {glue:text}`removed_share_of_squared_error:.1%` of the summed squared error of the reference
-# line's widest SAE: a fraction of a percent of the tokens weighs far more in every regression
-# that squares them. Gemma 2 has massive activations too, so the paper's own numbers may rest on a
-# few such tokens; each choice has its own claim rows below.
+# line's widest SAE; every regression above squares these quantities, so the larger those shares
+# are against the share of tokens, the more the few tokens decide. The table lists the removed
+# tokens by string, the weightiest first: where in their contexts they sit, and how far above the
+# median norm. Gemma 2 has massive activations too, so the paper's own numbers may rest on a few
+# such tokens; each choice has its own claim rows below.
 #
 # ## Claims
 
@@ -617,26 +680,39 @@ for suffix, (choice, decs, h) in CHOICES.items():
         estimate=h.vector_r2_mean.value,
         interval=h.vector_r2_mean.interval,
     )
-    results.claim(
-        "nonlinear_fvu_flat" + suffix,
-        "At fixed sparsity, nonlinear FVU stays about constant with width while linear FVU falls (Eq. 4).",
-        "Nonlinear FVU flat across 16k–1M latents at fixed L0 (Fig. 5 left, Fig. 1).",
-        f"Per doubling of width over {len(line)} widths ({width_ratio:.0f}×): nonlinear "
-        f"{h.nonlinear_slope.value:+.4f}, linear {h.linear_slope.value:+.4f}; "
-        f"ratio {h.slope_ratio.value:.2f}.{choice}",
-        criterion=(
-            "slopes of FVU on log₂ width over the reference line, with bootstrap intervals over test "
-            "contexts: the linear slope's interval must lie below 0, and the ratio of the nonlinear slope to "
-            f"the linear one {FLAT_BAND.words()} (a quarter: over the paper's 64× span the nonlinear band "
-            "would then move by less than a quarter of the linear error's fall); yes if both intervals do, "
-            "no if either lies wholly outside, partly otherwise"
-        ),
-        holds=combined(
-            Band(high=0.0).verdict(h.linear_slope.interval), FLAT_BAND.verdict(h.slope_ratio.interval)
-        ),
-        estimate=h.slope_ratio.value,
-        interval=h.slope_ratio.interval,
+FLAT_LINES = {  # claim id infix: (the line in words, its SAEs, its headlines by data choice)
+    "": ("TopK reference line", reference, {"": ours, "_no_norm_filter": paper_choice}),
+}
+if len(jumprelu) >= 2:
+    FLAT_LINES["_jumprelu"] = (
+        "JumpReLU line",
+        jumprelu,
+        {"": jumprelu_headlines, "_no_norm_filter": jumprelu_paper_choice},
     )
+for infix, (line_name, names, by_choice) in FLAT_LINES.items():
+    for suffix, h in by_choice.items():
+        span = table.width[names[-1]] / table.width[names[0]]
+        results.claim(
+            "nonlinear_fvu_flat" + infix + suffix,
+            "At fixed sparsity, nonlinear FVU stays about constant with width while linear FVU falls "
+            "(Eq. 4).",
+            "Nonlinear FVU flat across 16k–1M latents at fixed L0 (Fig. 5 left, Fig. 1).",
+            f"Per doubling of width over the {line_name}'s {len(names)} widths ({span:.0f}×): nonlinear "
+            f"{h.nonlinear_slope.value:+.4f}, linear {h.linear_slope.value:+.4f}; "
+            f"ratio {h.slope_ratio.value:.2f}.{CHOICES[suffix][0]}",
+            criterion=(
+                f"slopes of FVU on log₂ width over the {line_name}, with bootstrap intervals over test "
+                "contexts: the linear slope's interval must lie below 0, and the ratio of the nonlinear "
+                f"slope to the linear one {FLAT_BAND.words()} (a quarter: over the paper's 64× span the "
+                "nonlinear band would then move by less than a quarter of the linear error's fall); yes if "
+                "both intervals do, no if either lies wholly outside, partly otherwise"
+            ),
+            holds=combined(
+                Band(high=0.0).verdict(h.linear_slope.interval), FLAT_BAND.verdict(h.slope_ratio.interval)
+            ),
+            estimate=h.slope_ratio.value,
+            interval=h.slope_ratio.interval,
+        )
 FALLS, RISES = Band(high=0.0), Band(low=0.0)
 TREND_CLAIMS = {  # id: (claim, paper, probe, axis, band)
     "norm_probe_falls_with_width": (
@@ -684,6 +760,21 @@ for claim_id, (claim, paper, column, axis, band) in TREND_CLAIMS.items():
 ABOVE_BAND = Band(low=0.0)  # c above the nonlinear band: linear error remains at any width
 HIGH_PAIR_R2 = Band(low=0.8)  # our reading of the paper's "high R²" for every pair
 MUCH_HIGHER = Band(low=0.1)  # our reading of "much higher R²": a tenth of the variance more
+if len(jumprelu) >= 2:
+    for column, trend_id in (("norm probe R²", "norm_probe"), ("vector probe R²", "vector_probe")):
+        estimate = jumprelu_trend[column]
+        results.claim(
+            f"{trend_id}_falls_with_width_jumprelu",
+            TREND_CLAIMS[f"{trend_id}_falls_with_width"][0] + " (the JumpReLU line)",
+            TREND_CLAIMS[f"{trend_id}_falls_with_width"][1],
+            f"Slope of R² per doubling of width over the JumpReLU line's {len(jumprelu)} widths: "
+            f"{estimate.text('+.3f')}.",
+            criterion=f"the least-squares slope of the {column} on log₂ width over the JumpReLU line, with "
+            f"its bootstrap interval over test contexts: {FALLS.rule(3)}",
+            holds=FALLS.verdict(estimate.interval),
+            estimate=estimate.value,
+            interval=estimate.interval,
+        )
 if fit is not None:
     results.claim(
         "asymptote_above_nonlinear",

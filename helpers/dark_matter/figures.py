@@ -35,11 +35,12 @@ def fvu_breakdown(ax: plt.Axes, widths: np.ndarray, fvu: Sequence[float], nonlin
     width_ticks(ax, widths)
 
 
-def nonlinear_fvu_by_width(ax: plt.Axes, lines: dict[int, pd.DataFrame]) -> None:
-    """Fig. 5 left: nonlinear FVU against width, one line per sparsity (`lines`: rows with width,
-    FVU and nonlinear FVU), each SAE's whole FVU dashed in the same colour; ticked at the widths."""
-    for sparsity, rows in lines.items():
-        (line,) = ax.plot(rows.width, rows["nonlinear FVU"], "o-", label=f"sparsity {sparsity}: nonlinear")
+def nonlinear_fvu_by_width(ax: plt.Axes, lines: dict[str, pd.DataFrame]) -> None:
+    """Fig. 5 left: nonlinear FVU against width, one line per sparsity or architecture (`lines`, by
+    label: rows with width, FVU and nonlinear FVU), each SAE's whole FVU dashed in the same colour;
+    ticked at the widths."""
+    for label, rows in lines.items():
+        (line,) = ax.plot(rows.width, rows["nonlinear FVU"], "o-", label=f"{label}: nonlinear")
         ax.plot(rows.width, rows.FVU, "o--", color=line.get_color(), alpha=0.5, lw=1)
     ax.set(xscale="log", yscale="log", xlabel="width", ylabel="FVU")
     width_ticks(ax, [w for rows in lines.values() for w in rows.width])

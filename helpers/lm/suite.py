@@ -122,6 +122,16 @@ def sparsity_line(entries: list[SaeEntry], site: str, target: int) -> list[SaeEn
     return [best[w] for w in sorted(best)]
 
 
+def jumprelu_line(entries: list[SaeEntry], site: str) -> list[SaeEntry]:
+    """Our suite's JumpReLU SAEs at `site`, ordered by width: the paper's own architecture beside
+    the TopK grid (none where the grid itself is JumpReLU, as Gemma Scope's is)."""
+    if all(e.architecture == "jumprelu" for e in sparsity_grid(entries, site)):
+        return []
+    return sorted(
+        (e for e in entries if e.site == site and e.architecture == "jumprelu"), key=lambda e: e.width
+    )
+
+
 def sparsity_lines(entries: list[SaeEntry], site: str) -> dict[int, list[SaeEntry]]:
     """A `sparsity_line` for each sparsity the grid's narrowest width has, by that sparsity."""
     grid = sparsity_grid(entries, site)

@@ -39,7 +39,7 @@ def test_fig3_labels_stay_inside_the_axes():
 def test_the_other_part_iv_figures_draw():
     fig, axes = plt.subplots(2, 3)
     rows = pd.DataFrame({"width": [256, 512], "FVU": [0.3, 0.25], "nonlinear FVU": [0.1, 0.1]})
-    figures.nonlinear_fvu_by_width(axes[0, 0], {8: rows, 32: rows})
+    figures.nonlinear_fvu_by_width(axes[0, 0], {"k 8": rows, "JumpReLU": rows})
     scores = DetectionScores(np.arange(3), [np.array([1])] * 3, np.full((3, 10), 0.5), np.full(3, 0.9))
     figures.detection_by_decile(axes[0, 1], {"SAE on LinearError": scores, "SAE on NonlinearError": scores})
     sweep = NoiseSweep(

@@ -322,3 +322,12 @@ def test_sparsity_line_takes_the_nearest_sparsity_at_each_width():
         64: [512, 1024],
     }
     assert list(sae_suite.sparsity_lines(scope, "resid_post.20")) == [11, 20, 36, 58, 68, 138, 310, 408]
+
+
+def test_the_jumprelu_line_is_ours_beside_the_topk_grid_and_none_for_gemma_scope():
+    ours = sae_suite.suite_entries(Site(9, "resid_post"), (512, 1024), (16, 32), (2048, 512), 32, 256, 16)
+    line = sae_suite.jumprelu_line(ours, "resid_post.9")
+    assert [(e.architecture, e.width) for e in line] == [("jumprelu", 512), ("jumprelu", 2048)]
+    assert sae_suite.jumprelu_line(ours, "resid_post.8") == [], "no JumpReLU SAE at the neighbouring site"
+    scope = [p.entry for p in PRETRAINED["gemma-scope-9b"]]
+    assert sae_suite.jumprelu_line(scope, "resid_post.20") == [], "there the grid itself is JumpReLU"
