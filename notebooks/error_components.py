@@ -135,6 +135,10 @@ decompose_seconds = results.metric("decompose_seconds", decompose_elapsed)
 # regression with all SAEs' targets as columns. $\lVert x \rVert^2$ is the same for every SAE, so
 # its violin is a line. The margin that decides the claim is the lowest median $R^2$ over the SAEs
 # among the components other than $x$ and the nonlinear error, minus the nonlinear error's median.
+# The third vector, $\mathrm{Sae}(x) + \mathrm{NonlinearError}(x) = x - b(x)$, is the one the
+# paper calls "just the linearly predictable part of the SAE reconstruction": least squares is
+# linear in its target, so the best affine prediction of $\mathrm{Sae}(x) = x - \mathrm{SaeError}(x)$
+# from $x$ is $x$ minus the best prediction of the error, $x - b(x)$ (a test checks it).
 
 # %% tags=["hide-input"]
 norm_r2, norm_r2_replicates = norm_prediction_test(decompositions, activations, split, counts, device)

@@ -348,3 +348,12 @@ def test_norm_baselines_each_explain_what_the_error_norm_is_made_of():
         assert r2["activation probe"] == 0.25, "the probe's own test R², passed through"
         assert r2[explained_by] > 0.95
         assert abs(r2["model loss"]) < 0.01 and abs(r2["SAE L0"]) < 0.01
+
+
+def test_x_minus_the_linear_error_is_the_linear_prediction_of_the_reconstruction():
+    """§6's third vector: Sae(x) + NonlinearError(x) = x - b(x) is the least-squares affine
+    prediction of Sae(x) from x, because least squares is linear in its target."""
+    x = torch.from_numpy(sparse_activations(n=2000)).double()
+    reconstruction = top4(x)
+    predicted_error = fit_affine(x, x - reconstruction)(x)
+    torch.testing.assert_close(fit_affine(x, reconstruction)(x), x - predicted_error, rtol=1e-6, atol=1e-8)
