@@ -686,8 +686,8 @@ PROFILES: dict[str, Profile] = {
             basis_steps=1_000,
         ),
         toy_sae=ToySaes(
-            samples=8_000_000,
-            orthogonality_samples=16_000_000,
+            samples=4_000_000,
+            orthogonality_samples=8_000_000,
             lr=3e-3,
             seeds=4,
             eval_samples=20_000,
