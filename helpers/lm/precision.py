@@ -7,6 +7,7 @@ resolved dtype, not the setting, names every cache it makes."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -41,6 +42,12 @@ def resolve_dtype(setting: str, device: torch.device | str) -> torch.dtype:
         raise ValueError(f"dtype {setting!r}: choose one of {', '.join(DTYPES)}.")
     if setting == "auto":
         return torch.bfloat16 if native_bfloat16(device) else torch.float32
+    if setting == "bfloat16" and not native_bfloat16(device):
+        warnings.warn(
+            f"dtype bfloat16 on {torch.device(device)}, which has no bf16 units: torch emulates it, "
+            "orders of magnitude slower than float32; 'auto' takes float32 here.",
+            stacklevel=2,
+        )
     return getattr(torch, setting)
 
 

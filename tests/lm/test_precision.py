@@ -4,8 +4,12 @@ import torch
 from helpers.lm import precision
 
 
-def test_explicit_settings_mean_what_they_say_on_any_machine():
+def test_explicit_settings_mean_what_they_say_on_any_machine(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2"})
     assert precision.resolve_dtype("float32", "cpu") is torch.float32
+    with pytest.warns(UserWarning, match="no bf16 units"):
+        assert precision.resolve_dtype("bfloat16", "cpu") is torch.bfloat16
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"amx_bf16"})
     assert precision.resolve_dtype("bfloat16", "cpu") is torch.bfloat16
     assert precision.dtype_name(torch.bfloat16) == "bfloat16"
 
