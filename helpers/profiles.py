@@ -426,6 +426,7 @@ class LanguageModelData(Section):
     train_contexts: int = setting(700, POSITIVE_INT, "contexts the SAE suite trains on (ours)")
     analysis_contexts: int = setting(300, POSITIVE_INT, "contexts every measurement reads")
     ce_contexts: int = setting(32, POSITIVE_INT, "first analysis contexts of the spliced loss")
+    loss_contexts: int = setting(300, POSITIVE_INT, "first analysis contexts with the per-token loss (App. A.3)")
     position_contexts: int = setting(32, POSITIVE_INT, "first analysis contexts kept whole (ours)")
     batch_contexts: int = setting(4, POSITIVE_INT, "contexts per forward pass of the harvest (ours)")
     corpus_seed: int = setting(0, integer(0), "seed drawing and splitting the contexts (ours)")
@@ -442,6 +443,7 @@ class LanguageModelData(Section):
             lambda s: f"below {s.SECTION}.context_length - 1 = {s.context_length - 1}",
         ),
         compare("ce_contexts", "at most", "analysis_contexts"),
+        compare("loss_contexts", "at most", "analysis_contexts"),
         compare("position_contexts", "at most", "analysis_contexts"),
     )
 
@@ -704,6 +706,7 @@ PROFILES: dict[str, Profile] = {
             train_contexts=96,
             analysis_contexts=32,
             ce_contexts=4,
+            loss_contexts=16,
             position_contexts=8,
             batch_contexts=16,
         ),
@@ -764,17 +767,19 @@ PROFILES: dict[str, Profile] = {
             corpus="registry",
             context_length=256,
             keep_from=32,
+            train_contexts=400,
             analysis_contexts=160,
-            ce_contexts=8,
+            ce_contexts=4,
+            loss_contexts=64,
             batch_contexts=16,
         ),
-        sae_suite=SaeSuite(source="ours"),
+        sae_suite=SaeSuite(source="ours", samples=200_000),
         decomposition=Decomposition(reference_l0=32),
         modeling_activations=ActivationModels(
             synthetic_tokens=20_000, synthetic_width=4096, synthetic_l0=64, mask_shares=MASKED_TO_90_PERCENT
         ),
         error_components=ErrorComponents(
-            component_sae_expansion=8, component_sae_samples=600_000, ce_contexts=16
+            component_sae_expansion=8, component_sae_samples=600_000, ce_contexts=8
         ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=8_192),
     ),

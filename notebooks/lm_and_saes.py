@@ -153,10 +153,10 @@ analysis_rate = results.metric(
 # %% [markdown]
 # The stores hold {glue:text}`analysis_tokens:,` analysis activations (positions
 # {glue:text}`keep_from` onward of each context) and {glue:text}`train_tokens:,` training ones
-# (every position but the first). The analysis contexts are harvested with the model's per-token
-# loss, which needs the whole model and its logits
-# ({glue:text}`analysis_harvest_tokens_per_second:,.0f` tokens/s here); the training harvest stops
-# after layer {glue:text}`layer`.
+# (every position but the first). Both harvests stop after layer {glue:text}`layer`, the deepest
+# site ({glue:text}`analysis_harvest_tokens_per_second:,.0f` tokens/s for the analysis store here).
+# The model's per-token loss, which needs the whole model and its 262k-token unembedding, is
+# harvested apart by the one measurement that reads it (Part IV, App. A.3).
 #
 # ## Massive activations
 #

@@ -488,31 +488,39 @@ plt.show()
 # one-variable regression (`helpers.dark_matter.decomposition.norm_baseline_scores`). One SAE per site
 # that Part III harvested (the residual stream here and one layer earlier, and this layer's
 # attention and MLP outputs), all of the neighbours' size; the paper compares residual layers of
-# Gemma 2 9B.
+# Gemma 2 9B. The model's loss needs the whole model and its 262k-token unembedding, several times
+# the cost of the harvest itself, so it is harvested on the first {glue:text}`loss_contexts`
+# analysis contexts only, and this comparison runs on those contexts, split by context as above
+# ({glue:text}`baseline_test_contexts` test contexts), the probe refitted there.
 
 # %% tags=["hide-input"]
+loss_store = data.loss_store
+with_loss = data.analysis_rows[store.context_index[data.analysis_rows] < loss_store.spec.n_contexts]
+baseline_split = context_split(store, with_loss, settings.train_fraction, SEED)
+_, n_baseline_contexts = baseline_split.test_groups()
+baseline_counts = resample_counts(n_baseline_contexts, seed=SEED)
+loss = loss_store.token_loss[baseline_split.rows].astype(np.float64)
+loss = np.where(np.isfinite(loss), loss, np.nanmean(loss[baseline_split.is_train]))  # a context's last token
 neighbour_width = min(e.width for e in data.entries if e.site != site) if len(data.sites) > 1 else None
-loss = store.token_loss[split.rows].astype(np.float64)
-loss = np.where(np.isfinite(loss), loss, np.nanmean(loss[split.is_train]))  # a context's last token: none
 baseline_rows, margin_replicates = [], []
 for site_name in map(str, data.sites):
     line_here = sparsity_line(data.entries, site_name, settings.reference_l0)
     entry = min(line_here, key=lambda e: abs(np.log(e.width / (neighbour_width or e.width))))
     sae = data.saes[entry.name]
     site_activations = store.activations(site_name)
-    d = decompositions.get(entry.name) or decompose(sae, site_activations, split, device)
-    l0_here = token_l0.get(entry.name)
-    if l0_here is None:
-        l0_here = active_latents(sae, site_activations, split.rows)
-    scores = norm_baseline_scores(d, store.tokens[split.rows], l0_here, loss, split)
+    d = decompose(sae, site_activations, baseline_split, device)
+    l0_here = active_latents(sae, site_activations, baseline_split.rows)
+    scores = norm_baseline_scores(d, store.tokens[baseline_split.rows], l0_here, loss, baseline_split)
     r2 = {"activation probe": d.norm_probe_r2, **{name: s.r2 for name, s in scores.items()}}
     baseline_rows.append({"site": site_name, "SAE": entry.name.split("@")[0], **r2})
-    best_replicates = np.max([s.r2_replicates(counts) for s in scores.values()], axis=0)
-    margin_replicates.append(d.replicates(counts)["norm_probe_r2"] - best_replicates)
+    best_replicates = np.max([s.r2_replicates(baseline_counts) for s in scores.values()], axis=0)
+    margin_replicates.append(d.replicates(baseline_counts)["norm_probe_r2"] - best_replicates)
 baselines = pd.DataFrame(baseline_rows).set_index("site")
 predictors = baselines.drop(columns=["SAE", "activation probe"])
 
 # %% tags=["hide-input"]
+results.metric("loss_contexts", loss_store.spec.n_contexts)
+results.metric("baseline_test_contexts", n_baseline_contexts)
 probe_margin = results.metric(
     "probe_minus_best_baseline_min", (baselines["activation probe"] - predictors.max(axis=1)).min()
 )

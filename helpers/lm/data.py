@@ -4,8 +4,9 @@ Everything is built on first use and cached by content: the stores under
 `<cache>/activations/<model>-<spec hash>/` and the SAEs under `<cache>/saes/<store digest>/`, so
 every section after the first opens them in seconds. Two disjoint sets of contexts are drawn from
 the corpus: the training store (the main site and its neighbours; the model runs only to that
-layer) feeds the SAE suite, and the analysis store (the same sites plus the model's per-token loss)
-is what every measurement reads.
+layer) feeds the SAE suite, and the analysis store (the same sites) is what every measurement
+reads. The model's per-token loss, which needs the whole model and its 262k-token unembedding, is
+harvested apart, on the first analysis contexts only, by the one measurement that reads it.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class LmData:
             n_contexts=n_contexts,
             context_seed=c.corpus_seed,
             keep_from=keep_from,
-            with_loss=which == "analysis",
+            with_loss=which == "loss",
         )
         key = hashlib.sha256(json.dumps({**spec.as_json(), "split": which}).encode()).hexdigest()[:16]
         folder = cache_root() / "activations" / f"{c.model.replace('/', '--')}-{which}-{key}"
@@ -110,7 +111,7 @@ class LmData:
 
     @functools.cached_property
     def analysis_store(self) -> ActivationStore:
-        """Every site on the analysis contexts, with the model's per-token loss."""
+        """Every site on the analysis contexts."""
         c = self.config
         return self._store("analysis", self.sites, c.analysis_contexts, c.keep_from)
 
@@ -138,6 +139,13 @@ class LmData:
         """The training store's rows that the SAEs see: all but the norm outliers."""
         norms = self.train_store.norms(self.site)
         return np.flatnonzero(norms <= self._outlier_threshold(self.train_store))
+
+    @functools.cached_property
+    def loss_store(self) -> ActivationStore:
+        """The model's per-token loss on the first `lm.loss_contexts` analysis contexts, at the
+        analysis store's positions (its rows are the analysis store's first rows); no site."""
+        c = self.config
+        return self._store("loss", (), c.loss_contexts, c.keep_from)
 
     @functools.cached_property
     def position_store(self) -> ActivationStore:
