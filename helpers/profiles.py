@@ -393,10 +393,11 @@ WEIGHTS = ("trained", "randomized")  # helpers.lm.randomized re-draws every weig
 class LanguageModelData(Section):
     """The language model of Parts III-IV and the activations harvested from it: the paper's Gemma
     2 9B, the residual stream after layer 20, on 1024-token contexts of the Pile whose first 200
-    positions are dropped (247k analysis tokens). Tokens whose residual norm exceeds
-    `outlier_norm_ratio` times the median (massive activations: a few per thousand in Gemma 3, at
-    6-15 times the median, while every other token is below twice it) are left out of every
-    measurement and of the SAEs' training, as the first positions are. bf16, where the machine has
+    positions are dropped (247k analysis tokens). With `norm_filter` (ours; the paper keeps every
+    token), tokens whose residual norm exceeds `outlier_norm_ratio` times the median (massive
+    activations: a few per thousand in Gemma 3, at 6-15 times the median, while every other token
+    is below twice it) are left out of every measurement, splice and SAE training, as the first
+    positions are; Part IV measures its headlines with the other choice too. bf16, where the machine has
     it natively, changes nothing that the book measures (TOOLCHAIN.md); compiling the blocks costs
     ten seconds per process."""
 
@@ -422,11 +423,12 @@ class LanguageModelData(Section):
     context_length: int = setting(1024, POSITIVE_INT, "tokens per context")
     keep_from: int = setting(200, integer(0), "first positions left out of every measurement")
     train_keep_from: int = setting(1, integer(0), "first positions left out of SAE training (ours)")
-    outlier_norm_ratio: float = setting(3.0, POSITIVE, "norms above this times the median left out (ours)")
+    norm_filter: bool = setting(False, FLAG, "leave out massive-activation outliers (ours; the paper: no)")
+    outlier_norm_ratio: float = setting(3.0, POSITIVE, "outlier: norm above this times the median (ours)")
     train_contexts: int = setting(700, POSITIVE_INT, "contexts the SAE suite trains on (ours)")
     analysis_contexts: int = setting(300, POSITIVE_INT, "contexts every measurement reads")
     ce_contexts: int = setting(32, POSITIVE_INT, "first analysis contexts of the spliced loss")
-    loss_contexts: int = setting(300, POSITIVE_INT, "first analysis contexts with the per-token loss (App. A.3)")
+    loss_contexts: int = setting(300, POSITIVE_INT, "first analysis contexts with the loss (App. A.3)")
     position_contexts: int = setting(32, POSITIVE_INT, "first analysis contexts kept whole (ours)")
     batch_contexts: int = setting(4, POSITIVE_INT, "contexts per forward pass of the harvest (ours)")
     corpus_seed: int = setting(0, integer(0), "seed drawing and splitting the contexts (ours)")
@@ -701,6 +703,7 @@ PROFILES: dict[str, Profile] = {
             layer=15,
             compiled=False,
             corpus="registry",
+            norm_filter=True,
             context_length=128,
             keep_from=16,
             train_contexts=96,
@@ -765,6 +768,7 @@ PROFILES: dict[str, Profile] = {
             model="gemma-3-270m",
             layer=9,
             corpus="registry",
+            norm_filter=True,
             context_length=256,
             keep_from=32,
             train_contexts=400,

@@ -84,12 +84,13 @@ display(scale_table(config, "controls"))
 # ## Three sources of activations
 #
 # The trained model's stores and SAEs are Part III's. The randomized model is harvested on the same
-# contexts as the trained one, with the same positions dropped and the same norm filter measured on
-# its own activations, and its reference line is trained by the same recipe (both are cached like
-# the trained model's). The Gaussian twin is fitted to the trained model's training tokens at the
-# main site (its mean and covariance, in float64), its reference line trained on fresh draws by the
-# same recipe; its analysis tokens are fresh draws put in the places of the trained model's
-# analysis tokens, so that all three sources share one split by context.
+# contexts as the trained one, with the same positions dropped and the same data choice (where the
+# profile applies the norm filter, measured on its own activations), and its reference line is
+# trained by the same recipe (both are cached like the trained model's). The Gaussian twin is fitted
+# to the trained model's training tokens at the main site (its mean and covariance, in float64), its
+# reference line trained on fresh draws by the same recipe; its analysis tokens are fresh draws put
+# in the places of the trained model's analysis tokens, so that all three sources share one split by
+# context.
 
 # %% tags=["hide-input"]
 started = time.perf_counter()

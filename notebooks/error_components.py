@@ -321,18 +321,18 @@ plt.show()
 #
 # ## Each component's share of the downstream loss (Fig. 9)
 #
-# For each SAE at the reference sparsity, the model runs with $\mathrm{Sae}(x)$,
-# $\mathrm{Sae}(x) + \mathrm{LinearError}(x)$ or $\mathrm{Sae}(x) + \mathrm{NonlinearError}(x)$
-# spliced in at the site (positions past the dropped prefix; tokens with massive activations keep
-# theirs, as in Part III), on the first {glue:text}`ce_contexts` **test** contexts: the probe $b$
-# that splits the error was fitted on the training contexts, so neither component is spliced where
-# it was fitted. A component's CE recovered is
-# $(L_\mathrm{sae} - L_\mathrm{component}) / (L_\mathrm{sae} - L_\mathrm{clean})$. Two predictions
-# of it, read on the same tokens: the component's mean norm as a share of the mean error norm, and
-# the share of the SAE's unexplained variance it removes. As a reference for the size of the SAE's
-# cost, the model also runs with $x + \varepsilon$, where $\varepsilon$ has the norm of
-# $\mathrm{SaeError}(x)$ on every token and a random direction (Gurnee's test of whether SAE errors
-# are "pathological"). Intervals resample the spliced contexts.
+# For each SAE at the reference sparsity, the model runs with $\mathrm{Sae}(x)$, $\mathrm{Sae}(x) +
+# \mathrm{LinearError}(x)$ or $\mathrm{Sae}(x) + \mathrm{NonlinearError}(x)$ spliced in at the site
+# (positions past the dropped prefix; where the profile leaves the outliers out, they keep their own
+# activation, as in Part III), on the first {glue:text}`ce_contexts` **test** contexts: the probe
+# $b$ that splits the error was fitted on the training contexts, so neither component is spliced
+# where it was fitted. A component's CE recovered is $(L_\mathrm{sae} - L_\mathrm{component}) /
+# (L_\mathrm{sae} - L_\mathrm{clean})$. Two predictions of it, read on the same tokens: the
+# component's mean norm as a share of the mean error norm, and the share of the SAE's unexplained
+# variance it removes. As a reference for the size of the SAE's cost, the model also runs with $x +
+# \varepsilon$, where $\varepsilon$ has the norm of $\mathrm{SaeError}(x)$ on every token and a
+# random direction (Gurnee's test of whether SAE errors are "pathological"). Intervals resample the
+# spliced contexts.
 
 
 # %% tags=["hide-input"]
@@ -344,11 +344,11 @@ weights = np.vstack([np.ones(len(ce_ids)), resample_counts(len(ce_ids), seed=SEE
 replacements = {"clean": None}
 for name in reference:
     sae, probe = data.saes[name], decompositions[name].vector_probe
-    replacements[name] = sae_replacement(sae, data.outlier_threshold)
-    replacements[name, "ε"] = equal_norm_perturbation(sae, SEED, data.outlier_threshold)
+    replacements[name] = sae_replacement(sae, data.splice_threshold)
+    replacements[name, "ε"] = equal_norm_perturbation(sae, SEED, data.splice_threshold)
     for component in COMPONENTS:
         replacements[name, component] = sae_replacement(
-            with_component(sae, probe, component), data.outlier_threshold
+            with_component(sae, probe, component), data.splice_threshold
         )
 started = time.perf_counter()
 losses = spliced_context_losses(
@@ -529,33 +529,41 @@ plt.show()
 #
 # ## The paper's data choices and ours
 #
-# Everything above leaves out the analysis tokens whose residual norm exceeds
-# {glue:text}`outlier_norm_ratio:.0f` times the median (massive activations), as every Part IV
-# section does; the paper drops only the first positions of each context. Below, the norm test and
-# Eq. 10 again, with the same SAEs, fitted and scored on the same training and test contexts, with
-# every token past the dropped positions kept. (The spliced loss is not repeated: there, a filtered
-# token keeps its own activation, so the choice only decides whether those few tokens are spliced.)
+# {glue:md}`data_choice_sentence` Below, the norm test and Eq. 10 again, with the same SAEs,
+# fitted and scored on the same training and test contexts, with the other choice. (The spliced
+# loss is not repeated: the choice only decides whether those few tokens are spliced.)
 
 # %% tags=["hide-input"]
-unfiltered_split = context_split(store, np.arange(store.n_tokens), config.decomposition.train_fraction, SEED)
-if not np.array_equal(np.unique(unfiltered_split.contexts[~unfiltered_split.is_train]), test_contexts):
+other = data.choice.other
+other_split = context_split(store, data.rows_with(other), config.decomposition.train_fraction, SEED)
+if not np.array_equal(np.unique(other_split.contexts[~other_split.is_train]), test_contexts):
     raise ValueError(
         "the norm filter emptied a context, so the two choices would test on different contexts."
     )
-unfiltered = {
-    e.name: decompose(data.saes[e.name], activations, unfiltered_split, device)
-    for e in tqdm(main_entries, desc="decompose, no norm filter", unit="SAE")
+other_decompositions = {
+    e.name: decompose(data.saes[e.name], activations, other_split, device)
+    for e in tqdm(main_entries, desc=f"decompose, {other.label}", unit="SAE")
 }
-unfiltered_r2, unfiltered_replicates = norm_prediction_test(
-    unfiltered, activations, unfiltered_split, counts, device
+other_r2, other_replicates = norm_prediction_test(
+    other_decompositions, activations, other_split, counts, device
 )
-unfiltered_gains = {c: pair_gains(unfiltered, pairs, unfiltered_split, c, counts) for c in COMPONENTS}
+other_gains = {c: pair_gains(other_decompositions, pairs, other_split, c, counts) for c in COMPONENTS}
 choices = {
-    "": (norm_r2, norm_r2_replicates, gains),
-    "_no_norm_filter": (unfiltered_r2, unfiltered_replicates, unfiltered_gains),
+    data.choice: (norm_r2, norm_r2_replicates, gains),
+    other: (other_r2, other_replicates, other_gains),
 }
+results.sentence(
+    "data_choice_sentence",
+    f"Everything above leaves out the analysis tokens whose residual norm exceeds "
+    f"{config.lm.outlier_norm_ratio:g} times the median (massive activations), as every Part IV section "
+    "does here; the paper drops only the first positions of each context."
+    if data.choice.norm_filter
+    else "Everything above keeps every analysis token past the dropped positions, as the paper does; our "
+    f"other choice leaves out those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} times "
+    "the median (massive activations).",
+)
 headlines = {
-    suffix: {
+    choice: {
         "smallest R² of ‖x‖²": Estimate.of(r2[x_columns].min(), replicates[x_columns].min(axis=1)),
         "norm-test margin of NonlinearError": Estimate.of(
             nonlinear_norm_margin(r2.to_frame().T).iloc[0], nonlinear_norm_margin(replicates)
@@ -568,18 +576,18 @@ headlines = {
             np.median(g["NonlinearError"][1] - g["LinearError"][1], axis=1),
         ),
     }
-    for suffix, (r2, replicates, g) in choices.items()
+    for choice, (r2, replicates, g) in choices.items()
 }
 sensitivity = pd.DataFrame(
     {
-        f"ours: {config.lm.outlier_norm_ratio:g}× median-norm filter": headlines[""],
-        "the paper's: no norm filter": headlines["_no_norm_filter"],
+        data.choice.label: headlines[data.choice],
+        other.label: headlines[other],
     }
 ).map(lambda e: e.text(".4f"))
 
 # %% tags=["hide-input"]
 results.metric("outlier_norm_ratio", config.lm.outlier_norm_ratio)
-removed_tokens = results.metric("removed_tokens", store.n_tokens - len(data.analysis_rows))
+removed_tokens = results.metric("removed_tokens", len(data.outlier_rows))
 
 # %% tags=["hide-input"]
 display(styled(sensitivity, index=True))
@@ -602,9 +610,8 @@ FVU_GAP_BAND = Band(low=0.01)  # "a few absolute % higher"
 ABOVE_ZERO = Band(low=0.0)
 MISS_BAND = Band(high=0.15)  # "about its share": within 0.15 of a prediction
 COSTLIER = Band(low=1.0)
-CHOICE_WORDS = {"": "", "_no_norm_filter": " With no norm filter (the paper's choice)."}
-for suffix, choice in CHOICE_WORDS.items():
-    h = headlines[suffix]
+for data_choice, h in headlines.items():
+    suffix, choice = data_choice.suffix, data_choice.note
     x_r2, gap = h["smallest R² of ‖x‖²"], h["norm-test margin of NonlinearError"]
     helps, beats = h["Eq. 10: median FVU decrease"], h["Eq. 10: median gain over the control"]
     results.claim(
@@ -653,7 +660,7 @@ for suffix, choice in CHOICE_WORDS.items():
         holds=ABOVE_ZERO.verdict(beats.interval),
         estimate=beats.value,
         interval=beats.interval,
-        control=float(np.median(choices[suffix][2]["LinearError"][0])),
+        control=float(np.median(choices[data_choice][2]["LinearError"][0])),
     )
 results.claim(
     "nonlinear_sae_fvu_higher",

@@ -162,8 +162,8 @@ analysis_rate = results.metric(
 #
 # A few tokens carry residual norms far above the rest, the *massive activations* of
 # {cite}`sun2024massive`. Any sum of squares over tokens (FVU, $R^2$, an SAE's training loss) is
-# then mostly about them, so, like the first positions, they are left out: every token whose norm
-# exceeds {glue:text}`outlier_norm_ratio:.0f` times the median.
+# then mostly about them. We call a token an outlier when its norm exceeds
+# {glue:text}`outlier_norm_ratio:.0f` times the median. {glue:md}`norm_filter_sentence`
 
 # %% tags=["hide-input"]
 analysis_norms = analysis.norms(site_name)
@@ -172,6 +172,14 @@ outliers = analysis_norms > threshold
 
 # %% tags=["hide-input"]
 results.metric("outlier_norm_ratio", lm_config.outlier_norm_ratio)
+results.sentence(
+    "norm_filter_sentence",
+    "Like the first positions, the outliers are left out of every measurement, splice and SAE training "
+    "here; the paper keeps them, and Part IV measures its headlines both ways."
+    if lm_config.norm_filter
+    else "Like the paper, this profile keeps them in every measurement, splice and SAE training; Part IV "
+    "measures its headlines a second time with the outliers left out.",
+)
 outlier_share = results.metric("outlier_token_share", outliers.mean())
 outlier_variance_share = results.metric(
     "outlier_variance_share",
@@ -200,14 +208,14 @@ display(outlier_tokens.value_counts().head(8).rename("count").to_frame().rename_
 # results. Our SAEs train on every position but the first; here a few analysis contexts are also
 # harvested with every position, and each SAE of the reference sparsity's line is measured over
 # buckets of positions: its FVU there, the squared error over the squared distance from the kept
-# positions' mean activation, outliers left out.
+# positions' mean activation, over the tokens the measurements keep.
 
 # %% tags=["hide-input"]
 kept_mean, _ = analysis.mean_and_scale(site_name, data.analysis_rows)
 positions = data.position_store.positions
 residual = data.position_store.activations(site_name)
 norms = data.position_store.norms(site_name)
-usable = (positions > 0) & (norms <= threshold)
+usable = (positions > 0) & (norms <= data.splice_threshold)
 position_entries = sparsity_line(data.entries, site_name, config.decomposition.reference_l0)
 edges, labels = position_buckets(lm_config.context_length)
 bucket = np.digitize(positions, edges) - 1
@@ -260,14 +268,15 @@ plt.show()
 # afterwards (`helpers.lm.suite`), and all are measured on the analysis tokens, which none of them
 # saw. Two counts of dead latents: those that fired on none of the last
 # {glue:text}`dead_after_samples:,` training samples (TopK only), and those that fire on none of the
-# analysis tokens. The cross-entropy splices each reconstruction in at every kept position except
-# the outliers, which keep their own activation; zero-ablation zeroes the same positions.
+# analysis tokens. The cross-entropy splices each reconstruction in at every kept position (where
+# the profile leaves the outliers out, they keep their own activation); zero-ablation zeroes the
+# same positions.
 
 # %% tags=["hide-input"]
 main_entries = [e for e in data.entries if e.site == site_name]
 ce_tokens = np.array(analysis.context_tokens[: lm_config.ce_contexts])
-replacements = {"clean": None, "zero": sae_replacement(torch.zeros_like, threshold)}
-replacements |= {e.name: sae_replacement(saes[e.name], threshold) for e in main_entries}
+replacements = {"clean": None, "zero": sae_replacement(torch.zeros_like, data.splice_threshold)}
+replacements |= {e.name: sae_replacement(saes[e.name], data.splice_threshold) for e in main_entries}
 losses = spliced_losses(lm, ce_tokens, data.site, replacements, lm_config.keep_from, lm_config.batch_contexts)
 suite_rows = []
 for entry in data.entries:

@@ -216,8 +216,8 @@ plt.show()
 # Real features are not orthogonal, but an SAE's decoder vectors are almost so, and
 # $y = \mathrm{Sae}(x) - b_\mathrm{dec}$ is a sparse non-negative sum of them whose terms we know.
 # We take the suite's SAE closest to the paper's choice in width and sparsity, reconstruct a random
-# set of analysis tokens (massive-activation outliers left out, as everywhere in Part IV; the last
-# section repeats the measurements without that filter), fit the norm probe
+# set of analysis tokens (by the profile's data choice, as everywhere in Part IV; the last section
+# repeats the measurements with the other choice), fit the norm probe
 # $\lVert y \rVert^2 \approx p \cdot y + c$ on the tokens of {glue:text}`train_fraction:.0%` of
 # their contexts, and read it along each latent's unit decoder direction $\hat d_i$. If §5.1's
 # intuition carries over, $p \cdot \hat d_i$ is the latent's mean activation when it fires, in
@@ -666,34 +666,50 @@ plt.show()
 #
 # ## The paper's data choices and ours
 #
-# Everything above on real tokens leaves out the analysis tokens whose residual norm exceeds
-# {glue:text}`outlier_norm_ratio:.0f` times the median, as all of Part IV does (massive
-# activations); the paper drops only the first positions of each context. Below, App. B.2, Table 1
-# and Fig. 15 again with the filtered tokens back: the same tokens as above plus each filtered
-# token at the rate at which the analysis tokens were drawn (all of them where every analysis
-# token was used), the same SAE, seeds and settings. The random vectors do not depend on the
-# data; their departure is compared with the SAE latents' on each choice.
+# {glue:md}`data_choice_sentence` The same SAE, seeds and settings; the random vectors do not
+# depend on the data, and their departure is compared with the SAE latents' on each choice.
 
 # %% tags=["hide-input"]
-all_rows = np.arange(store.n_tokens)
-removed = np.setdiff1d(all_rows, rows)
-unfiltered = synthetic.with_filtered_tokens(chosen, len(rows), removed, streams.seeds["tokens"])
+other = data.choice.other
+removed = data.outlier_rows
+other_chosen = (  # the outliers added at the rate of the draw, or the same draw without them
+    synthetic.with_filtered_tokens(chosen, len(rows), removed, streams.seeds["tokens"])
+    if data.choice.norm_filter
+    else np.setdiff1d(chosen, removed)
+)
+unfiltered = other_chosen if data.choice.norm_filter else chosen
 x = torch.from_numpy(np.asarray(store.activations(site_name)[unfiltered], dtype=np.float32)).to(device)
 with torch.no_grad():
     squared_norm = x.double().pow(2).sum(-1).cpu().numpy()
     squared_error = (x - sae(x)).double().pow(2).sum(-1).cpu().numpy()
-paper_choice = synthetic.sae_latent_tests(
-    sae, x, store.context_index[unfiltered], noise=streams.generator("noise"), **LATENT_TESTS
+x = torch.from_numpy(np.asarray(store.activations(site_name)[other_chosen], dtype=np.float32)).to(device)
+other_tests = synthetic.sae_latent_tests(
+    sae, x, store.context_index[other_chosen], noise=streams.generator("noise"), **LATENT_TESTS
 )
 del x
-test_contexts = [set(t.split.contexts[~t.split.is_train]) for t in (ours, paper_choice)]
+test_contexts = [set(t.split.contexts[~t.split.is_train]) for t in (ours, other_tests)]
 if test_contexts[0] != test_contexts[1]:
     raise ValueError(
         "the norm filter emptied a context, so the two choices would test on different contexts."
     )
-paper_headlines = synthetic.latent_headlines(paper_choice, counts, PAPER_MASK_SHARE)
-paper_ratio = synthetic.departure_ratio(random_sweep, paper_choice.sweep, counts, PAPER_MASK_SHARE)
+other_headlines = synthetic.latent_headlines(other_tests, counts, PAPER_MASK_SHARE)
+other_ratio = synthetic.departure_ratio(random_sweep, other_tests.sweep, counts, PAPER_MASK_SHARE)
 is_filtered = np.isin(unfiltered, removed)
+filtered_tests, unfiltered_tests = (ours, other_tests) if data.choice.norm_filter else (other_tests, ours)
+results.sentence(
+    "data_choice_sentence",
+    f"Everything above on real tokens leaves out the analysis tokens whose residual norm exceeds "
+    f"{config.lm.outlier_norm_ratio:g} times the median, as all of Part IV does here (massive "
+    "activations); the paper drops only the first positions of each context. Below, App. B.2, Table 1 "
+    "and Fig. 15 again with the filtered tokens back: the same tokens as above plus each filtered token "
+    "at the rate at which the analysis tokens were drawn (all of them where every analysis token was "
+    "used)."
+    if data.choice.norm_filter
+    else "Everything above on real tokens keeps every analysis token past the dropped positions, as the "
+    f"paper does. Below, App. B.2, Table 1 and Fig. 15 again with our other choice: the same tokens less "
+    f"those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} times the median (massive "
+    "activations).",
+)
 
 # %% tags=["hide-input"]
 results.metric("outlier_norm_ratio", config.lm.outlier_norm_ratio)
@@ -701,15 +717,11 @@ results.metric("filtered_tokens", is_filtered.sum())
 results.metric("unfiltered_tokens", len(unfiltered))
 results.metric("filtered_share_of_squared_norm", squared_norm[is_filtered].sum() / squared_norm.sum())
 results.metric("filtered_share_of_squared_error", squared_error[is_filtered].sum() / squared_error.sum())
-results.metric("sae_fvu_on_x_no_norm_filter", paper_choice.fvu_on_x)
+results.metric("sae_fvu_on_x_unfiltered", unfiltered_tests.fvu_on_x)
+results.metric("sae_fvu_on_x_filtered", filtered_tests.fvu_on_x)
 CHOICES = {  # claim id suffix: (the data choice in words, its latent tests, headlines, departure ratio)
-    "": ("", ours, ours_headlines, ratio),
-    "_no_norm_filter": (
-        " With no norm filter (the paper's choice).",
-        paper_choice,
-        paper_headlines,
-        paper_ratio,
-    ),
+    data.choice.suffix: (data.choice.note, ours, ours_headlines, ratio),
+    other.suffix: (other.note, other_tests, other_headlines, other_ratio),
 }
 sensitivity = pd.DataFrame(
     {
@@ -729,8 +741,8 @@ sensitivity = pd.DataFrame(
             },
         }
         for label, (tests, h, ratio_here) in (
-            (f"ours: {config.lm.outlier_norm_ratio:g}× median-norm filter", (ours, ours_headlines, ratio)),
-            ("the paper's: no norm filter", (paper_choice, paper_headlines, paper_ratio)),
+            (data.choice.label, (ours, ours_headlines, ratio)),
+            (other.label, (other_tests, other_headlines, other_ratio)),
         )
     }
 )
@@ -742,10 +754,10 @@ display(styled(sensitivity, index=True))
 # The filter leaves out {glue:text}`filtered_tokens:,` of these {glue:text}`unfiltered_tokens:,`
 # tokens, which carry {glue:text}`filtered_share_of_squared_norm:.1%` of their summed squared norm
 # and {glue:text}`filtered_share_of_squared_error:.1%` of the SAE's summed squared error; with them
-# back, the SAE's FVU on $x$ is {glue:text}`sae_fvu_on_x_no_norm_filter:.3f` (against
-# {glue:text}`sae_fvu_on_x:.3f`). Departures are over the paper's range of shares masked; each
-# value comes with its 95% interval, and each choice has its own claim rows below. The noise
-# levels follow each choice's own variance of $x'$, as they are defined.
+# in, the SAE's FVU on $x$ is {glue:text}`sae_fvu_on_x_unfiltered:.3f` (against
+# {glue:text}`sae_fvu_on_x_filtered:.3f` without them). Departures are over the paper's range of
+# shares masked; each value comes with its 95% interval, and each choice has its own claim rows
+# below. The noise levels follow each choice's own variance of $x'$, as they are defined.
 #
 # ## Claims
 
@@ -882,6 +894,6 @@ display(Markdown(results.claim_table()))
 # far (App. C). For App. B.2, our SAE's latents' own squares are
 # {glue:text}`b2_own_square_share:.0%` of $\lVert y \rVert^2$, and its norm probe, read along the
 # decoder directions, correlates with their mean activations at {glue:text}`b2_correlation:.2f`.
-# With the massive-activation tokens back, as the paper has them, the same measurements are in the
-# sensitivity table. The claim table gives each verdict and its interval. The whole section ran in
-# {glue:text}`section_seconds:.0f` seconds.
+# With the other data choice (the massive-activation tokens in where they were out, or out where
+# they were in), the same measurements are in the sensitivity table. The claim table gives each
+# verdict and its interval. The whole section ran in {glue:text}`section_seconds:.0f` seconds.

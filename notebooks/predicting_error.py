@@ -418,7 +418,7 @@ plt.show()
 # ## Error norms along a passage (Fig. 6 and App. A.2)
 #
 # A stretch of an analysis context, one column per token; each row is an SAE at the reference
-# sparsity, coloured by the token's error norm (grey: a massive-activation token, left out). Below,
+# sparsity, coloured by the token's error norm (grey: a token the measurements leave out). Below,
 # the same tokens' linear and nonlinear error norms.
 
 # %% tags=["hide-input"]
@@ -547,29 +547,40 @@ plt.show()
 #
 # ## The paper's data choices and ours
 #
-# Everything above leaves out the analysis tokens whose residual norm exceeds
-# {glue:text}`outlier_norm_ratio:.0f` times the median, as Part III does (massive activations); the
-# paper drops only the first positions of each context. Below, the same probes of the same SAEs,
-# fitted and scored on the same training and test contexts, with every token past the dropped
-# positions kept.
+# {glue:md}`data_choice_sentence` Below, the same probes of the same SAEs, fitted and scored on the
+# same training and test contexts, with the other choice.
 
 # %% tags=["hide-input"]
-all_rows = np.arange(store.n_tokens)
-unfiltered_split = context_split(store, all_rows, settings.train_fraction, SEED)
-if set(unfiltered_split.contexts[~unfiltered_split.is_train]) != set(split.contexts[~split.is_train]):
+other = data.choice.other
+other_split = context_split(store, data.rows_with(other), settings.train_fraction, SEED)
+if set(other_split.contexts[~other_split.is_train]) != set(split.contexts[~split.is_train]):
     raise ValueError(
         "the norm filter emptied a context, so the two choices would test on different contexts."
     )
-unfiltered = {
-    e.name: decompose(data.saes[e.name], activations, unfiltered_split, device)
-    for e in tqdm(main_entries, desc="decompose, no norm filter", unit="SAE")
+other_decompositions = {
+    e.name: decompose(data.saes[e.name], activations, other_split, device)
+    for e in tqdm(main_entries, desc=f"decompose, {other.label}", unit="SAE")
 }
-paper_choice = headlines(unfiltered, counts, reference, widths)
+other_headlines = headlines(other_decompositions, counts, reference, widths)
 if len(jumprelu) >= 2:
-    jumprelu_paper_choice = headlines(unfiltered, counts, jumprelu, jumprelu_widths)
-removed = np.setdiff1d(all_rows, data.analysis_rows)
+    jumprelu_other_headlines = headlines(other_decompositions, counts, jumprelu, jumprelu_widths)
+unfiltered, unfiltered_split = (
+    (decompositions, split) if not data.choice.norm_filter else (other_decompositions, other_split)
+)
+all_rows = unfiltered_split.rows
+removed = data.outlier_rows
 widest = unfiltered[reference[-1]]
-removed_at = np.isin(unfiltered_split.rows, removed)
+removed_at = np.isin(all_rows, removed)
+results.sentence(
+    "data_choice_sentence",
+    f"Everything above leaves out the analysis tokens whose residual norm exceeds "
+    f"{config.lm.outlier_norm_ratio:g} times the median, as Part III does (massive activations); the "
+    "paper drops only the first positions of each context."
+    if data.choice.norm_filter
+    else "Everything above keeps every analysis token past the dropped positions, as the paper does; "
+    f"our other choice leaves out those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} "
+    "times the median (massive activations).",
+)
 
 # %% tags=["hide-input"]
 results.metric("outlier_norm_ratio", config.lm.outlier_norm_ratio)
@@ -591,10 +602,7 @@ sensitivity = pd.DataFrame(
             "nonlinear FVU per doubling of width": h.nonlinear_slope,
             "nonlinear / linear slope": h.slope_ratio,
         }
-        for choice, h in (
-            (f"ours: {config.lm.outlier_norm_ratio:g}× median-norm filter", ours),
-            ("the paper's: no norm filter", paper_choice),
-        )
+        for choice, h in ((data.choice.label, ours), (other.label, other_headlines))
     }
 ).map(lambda e: e.text(".4f"))
 
@@ -659,8 +667,8 @@ NORM_PROBE_BAND = Band(low=0.9)  # the paper: over 90% for every SAE
 VECTOR_PROBE_BAND = Band(0.4, 0.6)  # the paper: roughly 0.4-0.6 over the grid, "about half"
 FLAT_BAND = Band(-0.25, 0.25)  # "flat": moving less than a quarter as fast as the linear error
 CHOICES = {  # claim id suffix: (the data choice in words, its decompositions, its headlines)
-    "": ("", decompositions, ours),
-    "_no_norm_filter": (" With no norm filter (the paper's choice).", unfiltered, paper_choice),
+    data.choice.suffix: (data.choice.note, decompositions, ours),
+    other.suffix: (other.note, other_decompositions, other_headlines),
 }
 for suffix, (choice, decs, h) in CHOICES.items():
     norm_r2 = [d.norm_probe_r2 for d in decs.values()]
@@ -689,13 +697,13 @@ for suffix, (choice, decs, h) in CHOICES.items():
         interval=h.vector_r2_mean.interval,
     )
 FLAT_LINES = {  # claim id infix: (the line in words, its SAEs, its headlines by data choice)
-    "": ("TopK reference line", reference, {"": ours, "_no_norm_filter": paper_choice}),
+    "": ("TopK reference line", reference, {data.choice.suffix: ours, other.suffix: other_headlines}),
 }
 if len(jumprelu) >= 2:
     FLAT_LINES["_jumprelu"] = (
         "JumpReLU line",
         jumprelu,
-        {"": jumprelu_headlines, "_no_norm_filter": jumprelu_paper_choice},
+        {data.choice.suffix: jumprelu_headlines, other.suffix: jumprelu_other_headlines},
     )
 for infix, (line_name, names, by_choice) in FLAT_LINES.items():
     for suffix, h in by_choice.items():

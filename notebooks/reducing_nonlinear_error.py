@@ -31,8 +31,8 @@
 # contexts: pursuit lowers every reference-sparsity SAE's FVU at equal L0 token by token; it leaves
 # the nonlinear FVU almost unchanged, and what change there is, is a slight decrease; each earlier
 # component's SAE reconstruction explains a small share of $\mathrm{SaeError}$; and the best of
-# them removes more of the nonlinear error than pursuit does. Each claim is checked with the norm
-# filter Part IV uses throughout and, in its own row, with the paper's choice of no such filter.
+# them removes more of the nonlinear error than pursuit does. Each claim is checked with and without
+# the norm filter that leaves out massive activations (ours; the paper has none), each in its own row.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"  # smoke | cpu | paper (see helpers/profiles.py)
@@ -122,21 +122,21 @@ data = LmData(config, SEED, device)
 store, site = data.analysis_store, str(data.site)
 activations = store.activations(site)
 d_model = activations.shape[1]
-# the two data choices: ours drops the massive-activation tokens (Part III's norm filter), the paper's
-# keeps every token past the dropped positions; each has its split by context and its pursuit tokens
-all_rows = np.arange(store.n_tokens)
+# the two data choices, with and without the norm filter (the profile's first): each has its split by
+# context and its pursuit tokens
+other = data.choice.other
 split = context_split(store, data.analysis_rows, settings.train_fraction, SEED)
-unfiltered_split = context_split(store, all_rows, settings.train_fraction, SEED)
-if set(unfiltered_split.contexts[~unfiltered_split.is_train]) != set(split.contexts[~split.is_train]):
+other_split = context_split(store, data.rows_with(other), settings.train_fraction, SEED)
+if set(other_split.contexts[~other_split.is_train]) != set(split.contexts[~split.is_train]):
     raise ValueError(
         "the norm filter emptied a context, so the two choices would test on different contexts."
     )
 n_pursuit = min(config.reducing_nonlinear_error.pursuit_tokens, len(data.analysis_rows))
-pursuit_split, unfiltered_pursuit_split = (
+pursuit_split, other_pursuit_split = (
     within(s, np.random.default_rng(SEED).choice(s.rows, n_pursuit, replace=False))
-    for s in (split, unfiltered_split)
+    for s in (split, other_split)
 )
-fewest_train = min(len(s.train) for s in (pursuit_split, unfiltered_pursuit_split))
+fewest_train = min(len(s.train) for s in (pursuit_split, other_pursuit_split))
 if fewest_train < MIN_TOKENS_PER_COEFFICIENT * (d_model + 1):
     raise ValueError(
         f"reducing_nonlinear_error.pursuit_tokens = {n_pursuit} leaves {fewest_train} training "
@@ -146,7 +146,7 @@ if fewest_train < MIN_TOKENS_PER_COEFFICIENT * (d_model + 1):
 _, n_test_contexts = split.test_groups()
 counts = resample_counts(n_test_contexts, seed=SEED)  # one set of resamples for every statistic
 pursuit_columns = context_columns(pursuit_split, split)
-unfiltered_pursuit_columns = context_columns(unfiltered_pursuit_split, unfiltered_split)
+other_pursuit_columns = context_columns(other_pursuit_split, other_split)
 
 # %% tags=["hide-input"]
 results.metric("d_model", d_model)
@@ -379,36 +379,45 @@ plt.show()
 #
 # ## The paper's data choices and ours
 #
-# Everything above leaves out the analysis tokens whose residual norm exceeds
-# {glue:text}`outlier_norm_ratio:.0f` times the median, as Part III does (massive activations); the
-# paper drops only the first positions of each context. Below, the same analysis with every token
-# past the dropped positions kept: the split by context over all tokens (the same training and test
-# contexts), {glue:text}`pursuit_tokens:,` pursuit tokens drawn from all of them in the same way,
-# the probes and maps refitted, and the same resamples of the test contexts.
+# {glue:md}`data_choice_sentence` Below, the same analysis with the other choice: the split by
+# context over its tokens (the same training and test contexts), {glue:text}`pursuit_tokens:,`
+# pursuit tokens drawn from them in the same way, the probes and maps refitted, and the same
+# resamples of the test contexts.
 
 # %% tags=["hide-input"]
 started = time.perf_counter()
-unfiltered_runs = {
-    name: run_pursuit(data.saes[name], activations, unfiltered_pursuit_split, device)
-    for name in tqdm(pursued, desc="pursuit, no norm filter", unit="SAE")
+other_runs = {
+    name: run_pursuit(data.saes[name], activations, other_pursuit_split, device)
+    for name in tqdm(pursued, desc=f"pursuit, {other.label}", unit="SAE")
 }
-unfiltered_probe = decompose(main_sae, activations, unfiltered_split, device).vector_probe
-unfiltered_scores = cross_prediction(
+other_probe = decompose(main_sae, activations, other_split, device).vector_probe
+other_scores = cross_prediction(
     sae_reconstructions(sources, device),
-    error_parts(main_sae, unfiltered_probe, activations, device),
-    unfiltered_split,
+    error_parts(main_sae, other_probe, activations, device),
+    other_split,
     device,
 )
-paper_choice = reduction_headlines(
-    [unfiltered_runs[e.name] for e in line],
-    unfiltered_runs[main_entry.name],
-    unfiltered_scores,
+other_headlines = reduction_headlines(
+    [other_runs[e.name] for e in line],
+    other_runs[main_entry.name],
+    other_scores,
     earlier,
     counts,
-    unfiltered_pursuit_columns,
+    other_pursuit_columns,
 )
-unfiltered_elapsed = time.perf_counter() - started
-removed = np.setdiff1d(all_rows, data.analysis_rows)
+other_elapsed = time.perf_counter() - started
+removed = data.outlier_rows
+unfiltered_pursuit_split = pursuit_split if not data.choice.norm_filter else other_pursuit_split
+results.sentence(
+    "data_choice_sentence",
+    f"Everything above leaves out the analysis tokens whose residual norm exceeds "
+    f"{config.lm.outlier_norm_ratio:g} times the median, as Part III does (massive activations); the "
+    "paper drops only the first positions of each context."
+    if data.choice.norm_filter
+    else "Everything above keeps every analysis token past the dropped positions, as the paper does; "
+    f"our other choice leaves out those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} "
+    "times the median (massive activations).",
+)
 HEADLINE_NAMES = {
     "fvu_drop_min": "smallest FVU drop under pursuit",
     "nonlinear_change_max_abs": "largest |relative change| of nonlinear FVU under pursuit",
@@ -424,24 +433,22 @@ HEADLINE_NAMES = {
 # %% tags=["hide-input"]
 results.metric("outlier_norm_ratio", config.lm.outlier_norm_ratio)
 results.metric("removed_tokens", len(removed))
-results.metric("removed_token_share", len(removed) / len(all_rows))
+results.metric("removed_token_share", len(removed) / store.n_tokens)
 results.metric("unfiltered_pursuit_outliers", np.isin(unfiltered_pursuit_split.rows, removed).sum())
-results.metric("unfiltered_seconds", unfiltered_elapsed)
-for field in fields(paper_choice):
-    estimate = getattr(paper_choice, field.name)
-    results.metric(f"{field.name}_no_norm_filter", estimate.value)
-    results.metric(f"{field.name}_no_norm_filter_low", estimate.interval[0])
-    results.metric(f"{field.name}_no_norm_filter_high", estimate.interval[1])
+results.metric("other_choice_seconds", other_elapsed)
+other_tag = "_norm_filter" if other.norm_filter else "_no_norm_filter"
+for field in fields(other_headlines):
+    estimate = getattr(other_headlines, field.name)
+    results.metric(f"{field.name}{other_tag}", estimate.value)
+    results.metric(f"{field.name}{other_tag}_low", estimate.interval[0])
+    results.metric(f"{field.name}{other_tag}_high", estimate.interval[1])
 sensitivity = pd.DataFrame(
     {
         choice: {
             words: f"{getattr(h, name).value:+.4f} {interval_text(getattr(h, name).interval, '+.4f')}"
             for name, words in HEADLINE_NAMES.items()
         }
-        for choice, h in (
-            (f"ours: {config.lm.outlier_norm_ratio:g}× median-norm filter", ours),
-            ("the paper's: no norm filter", paper_choice),
-        )
+        for choice, h in ((data.choice.label, ours), (other.label, other_headlines))
     }
 )
 
@@ -451,8 +458,8 @@ display(styled(sensitivity, index=True))
 # %% [markdown]
 # The filter removes {glue:text}`removed_tokens:,` tokens, {glue:text}`removed_token_share:.2%` of
 # the analysis tokens; {glue:text}`unfiltered_pursuit_outliers` of them are among the pursuit tokens
-# drawn from all tokens. Pursuit, probes and maps with no norm filter took
-# {glue:text}`unfiltered_seconds:.0f` seconds. Each choice has its own claim rows below.
+# drawn from all tokens. Pursuit, probes and maps with the other choice took
+# {glue:text}`other_choice_seconds:.0f` seconds. Each choice has its own claim rows below.
 #
 # ## Claims
 
@@ -463,8 +470,8 @@ SLIGHT_DECREASE = Band(-0.10, 0.0)  # "a very slight decrease": down, by less th
 SMALL_SHARE = Band(0.0, 0.25)  # "a small share": some, and at most a quarter
 MORE_THAN_PURSUIT = Band(low=0.0)  # "a larger decrease": the maps' share minus pursuit's above 0
 CHOICES = {  # claim id suffix: (the data choice in words, its headlines)
-    "": ("", ours),
-    "_no_norm_filter": (" With no norm filter (the paper's choice).", paper_choice),
+    data.choice.suffix: (data.choice.note, ours),
+    other.suffix: (other.note, other_headlines),
 }
 for suffix, (choice, h) in CHOICES.items():
     results.claim(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,6 +37,37 @@ from helpers.lm.suite import (
 from helpers.profiles import Profile
 
 PILE_DOCUMENTS_PER_CONTEXT = 2  # Pile documents are long; draw from twice as many as contexts needed
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """Which analysis tokens past the dropped positions a measurement keeps: all (the paper's
+    choice) or all but the massive-activation outliers, above `ratio` times the median norm (ours).
+    Claim ids of the unfiltered choice end in `_no_norm_filter`, whichever choice a profile makes."""
+
+    norm_filter: bool
+    ratio: float
+
+    @property
+    def other(self) -> DataChoice:
+        return DataChoice(not self.norm_filter, self.ratio)
+
+    @property
+    def suffix(self) -> str:
+        return "" if self.norm_filter else "_no_norm_filter"
+
+    @property
+    def label(self) -> str:
+        if self.norm_filter:
+            return f"ours: {self.ratio:g}× median-norm filter"
+        return "the paper's: no norm filter"
+
+    @property
+    def note(self) -> str:
+        """A claim row's closing words, naming the choice it was measured with."""
+        if self.norm_filter:
+            return f" With our {self.ratio:g}× median-norm filter."
+        return " With no norm filter (the paper's choice)."
 
 
 class LmData:
@@ -129,15 +161,39 @@ class LmData:
         """The main site's norm above which an analysis token is a massive-activation outlier."""
         return self._outlier_threshold(self.analysis_store)
 
-    @functools.cached_property
-    def analysis_rows(self) -> np.ndarray:
-        """The analysis store's rows that every measurement uses: all but the norm outliers."""
+    @property
+    def choice(self) -> DataChoice:
+        """The profile's data choice: with or without the norm filter."""
+        return DataChoice(self.config.norm_filter, self.config.outlier_norm_ratio)
+
+    def rows_with(self, choice: DataChoice) -> np.ndarray:
+        """The analysis store's rows that `choice` keeps: all, or all but the norm outliers."""
+        if not choice.norm_filter:
+            return np.arange(self.analysis_store.n_tokens)
         return np.flatnonzero(self.analysis_store.norms(self.site) <= self.outlier_threshold)
 
     @functools.cached_property
+    def outlier_rows(self) -> np.ndarray:
+        """The analysis store's norm outliers, the rows the norm filter leaves out."""
+        return np.flatnonzero(self.analysis_store.norms(self.site) > self.outlier_threshold)
+
+    @functools.cached_property
+    def analysis_rows(self) -> np.ndarray:
+        """The analysis store's rows that every measurement uses, by the profile's choice."""
+        return self.rows_with(self.choice)
+
+    @property
+    def splice_threshold(self) -> float:
+        """The norm above which a spliced token keeps its own activation: the outlier threshold
+        where the profile leaves outliers out, else none."""
+        return self.outlier_threshold if self.config.norm_filter else float("inf")
+
+    @functools.cached_property
     def train_rows(self) -> np.ndarray:
-        """The training store's rows that the SAEs see: all but the norm outliers."""
+        """The training store's rows that the SAEs see: all, or all but the norm outliers."""
         norms = self.train_store.norms(self.site)
+        if not self.config.norm_filter:
+            return np.arange(len(norms))
         return np.flatnonzero(norms <= self._outlier_threshold(self.train_store))
 
     @functools.cached_property

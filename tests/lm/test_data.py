@@ -1,0 +1,54 @@
+"""The data choice every Part IV measurement makes: with or without the norm filter."""
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.lm.data import DataChoice, LmData
+from helpers.profiles import load
+
+NORMS = np.array([1.0, 1.1, 0.9, 10.0, 1.0, 1.05, 4.0])  # median 1.05: rows 3 and 6 exceed 3x it
+
+
+class NormsOnly:
+    """A store that knows only its rows' norms."""
+
+    def __init__(self, norms: np.ndarray):
+        self._norms = norms
+        self.n_tokens = len(norms)
+
+    def norms(self, site) -> np.ndarray:
+        return self._norms
+
+
+def data_with(norm_filter: bool) -> LmData:
+    data = LmData(load("smoke", {"lm.norm_filter": norm_filter}), 0, torch.device("cpu"))
+    data.__dict__["analysis_store"] = NormsOnly(NORMS)
+    data.__dict__["train_store"] = NormsOnly(NORMS[::-1].copy())
+    return data
+
+
+def test_a_choice_names_its_claims_and_its_other():
+    ours = DataChoice(True, 3.0)
+    assert ours.other == DataChoice(False, 3.0) and ours.other.other == ours
+    assert (ours.suffix, ours.other.suffix) == ("", "_no_norm_filter")
+    assert "3×" in ours.label and "3×" in ours.note
+    assert "no norm filter" in ours.other.label and "paper" in ours.other.note
+
+
+@pytest.mark.parametrize("norm_filter", [True, False])
+def test_rows_and_splices_follow_the_profile_s_choice(norm_filter):
+    data = data_with(norm_filter)
+    threshold = 3.0 * np.median(NORMS)
+    assert data.outlier_threshold == pytest.approx(threshold)
+    np.testing.assert_array_equal(data.outlier_rows, [3, 6])  # whichever the choice
+    filtered, everything = [0, 1, 2, 4, 5], np.arange(len(NORMS))
+    np.testing.assert_array_equal(data.analysis_rows, filtered if norm_filter else everything)
+    np.testing.assert_array_equal(data.rows_with(data.choice.other), everything if norm_filter else filtered)
+    np.testing.assert_array_equal(data.train_rows, [1, 2, 4, 5, 6] if norm_filter else everything)
+    assert data.splice_threshold == (pytest.approx(threshold) if norm_filter else float("inf"))
+
+
+def test_the_paper_keeps_every_token_and_our_profiles_filter():
+    assert not load("paper").lm.norm_filter
+    assert load("cpu").lm.norm_filter and load("smoke").lm.norm_filter
