@@ -11,7 +11,7 @@ import torch
 from sae_lens import SAE
 
 from helpers.lm.activation_store import stream_rows
-from helpers.lm.model import LanguageModel, Site, Splice, run_model
+from helpers.lm.model import LanguageModel, Site, Splice, losses_from_residual, run_model
 
 
 @dataclass
@@ -104,14 +104,26 @@ def spliced_context_losses(
 ) -> dict[str, np.ndarray]:
     """Each context's mean next-token loss over positions `keep_from`.. of `tokens` (`[n, length]`)
     with each replacement spliced in at `site` from `keep_from` on (`None`: the clean model): one
-    array of `n` losses per replacement, the units of a bootstrap over contexts."""
+    array of `n` losses per replacement, the units of a bootstrap over contexts. At a residual site
+    the layers below it run once per batch of contexts, not once per replacement
+    (`losses_from_residual`)."""
     losses: dict[str, list[np.ndarray]] = {name: [] for name in replacements}
     for start in range(0, len(tokens), batch_contexts):
         ids = torch.from_numpy(tokens[start : start + batch_contexts].astype(np.int64))
+        residual = run_model(lm, ids, read=[site]).activations[site] if site.kind == "resid_post" else None
         for name, replace in replacements.items():
-            splices = [] if replace is None else [Splice(site, replace, slice(keep_from, None))]
-            run = run_model(lm, ids, splices=splices, with_loss=True, loss_from=keep_from)
-            losses[name].append(run.token_loss[:, keep_from:-1].double().mean(-1).cpu().numpy())
+            if residual is not None:
+                spliced = residual
+                if replace is not None:
+                    spliced = residual.clone()
+                    spliced[:, keep_from:] = replace(residual[:, keep_from:]).to(residual.dtype)
+                token_loss = losses_from_residual(lm, site, spliced, ids, keep_from)
+            else:
+                splices = [] if replace is None else [Splice(site, replace, slice(keep_from, None))]
+                token_loss = run_model(
+                    lm, ids, splices=splices, with_loss=True, loss_from=keep_from
+                ).token_loss
+            losses[name].append(token_loss[:, keep_from:-1].double().mean(-1).cpu().numpy())
     return {name: np.concatenate(parts) for name, parts in losses.items()}
 
 

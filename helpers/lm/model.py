@@ -378,6 +378,38 @@ def run_model(
     return ModelRun(activations, None)
 
 
+class _PassThrough(torch.nn.Module):
+    """Stands in for a decoder layer whose output is already known: returns its input unchanged."""
+
+    def forward(self, hidden_states: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        return hidden_states
+
+
+@torch.no_grad()
+def losses_from_residual(
+    lm: LanguageModel, site: Site, residual: torch.Tensor, input_ids: torch.Tensor, loss_from: int = 0
+) -> torch.Tensor:
+    """The per-token loss (as `run_model`'s) of the model run on from `residual`, the residual
+    stream after `site`'s layer (`[batch, length, d_model]`, e.g. read by `run_model` and spliced):
+    the layers up to the site are skipped, each swapped for a pass-through for the call, so a
+    splice costs only the layers above it and the logits."""
+    if site.kind != "resid_post":
+        raise ValueError(f"site {site}: the model runs on from a residual site (resid_post) only.")
+    lm.check_site(site)
+    layers = lm.decoder_layers
+    skipped = [layers[i] for i in range(site.layer + 1)]
+    try:
+        for i in range(site.layer + 1):
+            layers[i] = _PassThrough()
+        hidden = lm.model.model(
+            inputs_embeds=residual.to(lm.device, lm.dtype), use_cache=False
+        ).last_hidden_state
+    finally:
+        for i, layer in enumerate(skipped):
+            layers[i] = layer
+    return token_losses(lm, hidden, input_ids.to(lm.device), loss_from)
+
+
 if __name__ == "__main__":  # `make`'s set-up: dequantize every packaged model once into the cache
     for name, packaged in PACKAGED_MODELS.items():
         print(f"{name}: ready in {_converted_folder(name, packaged)}")

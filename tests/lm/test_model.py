@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.lm.model import Site, Splice, load_language_model, run_model
+from helpers.lm.model import Site, Splice, load_language_model, losses_from_residual, run_model
 
 TEXT = "The Senate and the House of Representatives met in the Capitol to hear the President speak."
 
@@ -91,6 +91,23 @@ def test_splices_replace_only_the_chosen_positions_and_identity_changes_nothing(
     assert not spliced[:, 3:].any()
     assert torch.equal(zero.token_loss[:, :3], clean.token_loss[:, :3])  # causal: earlier positions unchanged
     assert zero.token_loss[0, 3:-1].mean() > clean.token_loss[0, 3:-1].mean() + 1.0
+
+
+def test_running_on_from_a_residual_gives_the_whole_model_s_loss(lm):
+    ids, site = ids_of(lm), Site(lm.n_layers // 2, "resid_post")
+    clean = run_model(lm, ids, read=[site], with_loss=True)
+    on_from = losses_from_residual(lm, site, clean.activations[site], ids, loss_from=2)
+    torch.testing.assert_close(on_from[:, 2:], clean.token_loss[:, 2:], atol=1e-4, rtol=1e-4, equal_nan=True)
+    assert on_from[:, :2].isnan().all()
+    zeroed = clean.activations[site].clone()
+    zeroed[:, 3:] = 0
+    spliced = run_model(lm, ids, splices=[Splice(site, torch.zeros_like, slice(3, None))], with_loss=True)
+    torch.testing.assert_close(
+        losses_from_residual(lm, site, zeroed, ids), spliced.token_loss, atol=1e-4, rtol=1e-4, equal_nan=True
+    )
+    assert all(type(layer) is type(lm.decoder_layers[-1]) for layer in lm.decoder_layers)  # put back
+    with pytest.raises(ValueError, match="resid_post"):
+        losses_from_residual(lm, Site(1, "mlp_out"), zeroed, ids)
 
 
 def test_sites_outside_the_model_are_refused(lm):
