@@ -771,10 +771,10 @@ PROFILES: dict[str, Profile] = {
             norm_filter=True,
             context_length=256,
             keep_from=32,
-            train_contexts=400,
-            analysis_contexts=160,
+            train_contexts=300,
+            analysis_contexts=128,
             ce_contexts=4,
-            loss_contexts=64,
+            loss_contexts=48,
             batch_contexts=16,
         ),
         sae_suite=SaeSuite(source="ours", samples=200_000),
@@ -783,7 +783,7 @@ PROFILES: dict[str, Profile] = {
             synthetic_tokens=20_000, synthetic_width=4096, synthetic_l0=64, mask_shares=MASKED_TO_90_PERCENT
         ),
         error_components=ErrorComponents(
-            component_sae_expansion=8, component_sae_samples=600_000, ce_contexts=8
+            component_sae_expansion=8, component_sae_samples=600_000, ce_contexts=6
         ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=8_192),
     ),

@@ -1,10 +1,10 @@
 """SAEs trained on the two parts of another SAE's error (dark matter §6, Fig. 8).
 
 Given an SAE and its vector probe `b`, `LinearError(x) = b(x)` and `NonlinearError(x) =
-x - Sae(x) - b(x)` are computed batch by batch from the store's activations as the new SAE trains,
-so no component is ever written to disk. Each component is centred and scaled to mean squared norm
-`d` (measured on a separate sample of the same rows) before training, as the suite's activations
-are, and the scaling is folded into the saved SAE so that it reads the raw component.
+x - Sae(x) - b(x)` are computed once for the training rows, in memory (never written to disk), and
+the new SAE trains on shuffled batches of them. Each component is centred and scaled to mean
+squared norm `d` (measured on all the rows) before training, as the suite's activations are, and
+the scaling is folded into the saved SAE so that it reads the raw component.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from helpers.lm.suite import fold_normalisation
 from helpers.lm.topk_training import TopKTraining, TrainingLog, train_topk_sae
 
 COMPONENTS = ("LinearError", "NonlinearError")
-NORMALISATION_BATCHES = 32
 
 
 def error_component(
@@ -141,17 +140,13 @@ def component_fvu(
     return score
 
 
-def _component_batches(
-    store: ActivationStore,
-    site: str,
-    rows: np.ndarray,
-    component: Callable[[torch.Tensor], torch.Tensor],
-    batch_size: int,
-    seed: int,
-    device: torch.device,
-) -> Iterator[torch.Tensor]:
-    for x in store.batches(site, batch_size, seed, rows):
-        yield component(x.to(device))
+def _shuffled_batches(values: torch.Tensor, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+    """Endless batches of `values`' rows, a fresh seeded permutation each epoch."""
+    generator = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(len(values), generator=generator).to(values.device)
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            yield values[order[start : start + batch_size]]
 
 
 def train_component_sae(
@@ -162,15 +157,16 @@ def train_component_sae(
     training: TopKTraining,
     device: torch.device,
 ) -> tuple[SAE, TrainingLog]:
-    """A TopK SAE trained on `component(x)` for the store's `rows`; it reads raw component values."""
-    sample = _component_batches(store, site, rows, component, training.batch_size, training.seed + 1, device)
-    held = torch.cat([next(sample) for _ in range(NORMALISATION_BATCHES)]).double()
-    mean = held.mean(0)
-    unit = held.shape[1] ** 0.5 / float((held - mean).pow(2).sum(-1).mean().sqrt())
+    """A TopK SAE trained on `component(x)` for the store's `rows`; it reads raw component values.
+    The component is computed once per row, in float32 (the SAE sees each row samples / rows
+    times), and normalised by its mean and root mean squared norm over all the rows."""
+    activations = store.activations(site)
+    values = torch.cat([component(x) for _, x in stream_rows(activations, np.sort(rows), device)])
+    mean = values.sum(0, dtype=torch.float64) / len(values)
     mean = mean.float()
-    batches = (
-        (c - mean) * unit
-        for c in _component_batches(store, site, rows, component, training.batch_size, training.seed, device)
-    )
-    sae, log = train_topk_sae(batches, held.shape[1], training, device)
+    squared = (values - mean).pow(2).sum(-1, dtype=torch.float64)
+    unit = values.shape[1] ** 0.5 / float(squared.mean().sqrt())
+    shuffled = _shuffled_batches(values, training.batch_size, training.seed)
+    batches = ((batch - mean) * unit for batch in shuffled)
+    sae, log = train_topk_sae(batches, values.shape[1], training, device)
     return fold_normalisation(sae, mean, unit).eval(), log

@@ -352,12 +352,18 @@ def decompose(
 ) -> ErrorDecomposition:
     """Fit the vector and norm probes of `reconstruct`'s error on the training tokens, then score
     them on the test tokens (by test context, where the split is by context) and record every
-    token's norms. Two streamed passes over the store."""
+    token's norms. Two streamed passes over the store; the reconstructions of the first are kept
+    (float32, one row per token) for the second, so each token is reconstructed once."""
     vector, norm = LeastSquares(device), LeastSquares(device)
-    for _, x in stream_rows(activations, split.train, device):
-        error = x - reconstruct(x)
-        vector.add(x, error)
-        norm.add(x, error.double().pow(2).sum(-1))
+    reconstructions = np.empty((len(split.rows), activations.shape[1]), dtype=np.float32)
+    for where, x in stream_rows(activations, split.rows, device):
+        reconstruction = reconstruct(x)
+        reconstructions[where] = reconstruction.cpu().numpy()
+        train = torch.from_numpy(split.is_train[where]).to(device)
+        x, error = x[train], (x - reconstruction)[train]
+        if len(x):
+            vector.add(x, error)
+            norm.add(x, error.double().pow(2).sum(-1))
     vector_probe, norm_probe = vector.solve(), norm.solve()
 
     groups, n_groups = split.score_groups()
@@ -369,7 +375,7 @@ def decompose(
         for name in ("x", "sae", "error", "linear", "nonlinear", "without_linear", "cos")
     }
     for where, x in stream_rows(activations, split.rows, device):
-        reconstruction = reconstruct(x).double()
+        reconstruction = torch.from_numpy(reconstructions[where]).to(device).double()
         x = x.double()
         error = x - reconstruction
         linear = vector_probe(x)
