@@ -670,6 +670,20 @@ plt.show()
 # depend on the data, and their departure is compared with the SAE latents' on each choice.
 
 # %% tags=["hide-input"]
+results.sentence(
+    "data_choice_sentence",
+    f"Everything above on real tokens leaves out the analysis tokens whose residual norm exceeds "
+    f"{config.lm.outlier_norm_ratio:g} times the median, as all of Part IV does here (massive "
+    "activations); the paper drops only the first positions of each context. Below, App. B.2, Table 1 "
+    "and Fig. 15 again with the filtered tokens back: the same tokens as above plus each filtered token "
+    "at the rate at which the analysis tokens were drawn (all of them where every analysis token was "
+    "used)."
+    if data.choice.norm_filter
+    else "Everything above on real tokens keeps every analysis token past the dropped positions, as the "
+    f"paper does. Below, App. B.2, Table 1 and Fig. 15 again with our other choice: the same tokens less "
+    f"those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} times the median (massive "
+    "activations).",
+)
 other = data.choice.other
 removed = data.outlier_rows
 other_chosen = (  # the outliers added at the rate of the draw, or the same draw without them
@@ -696,20 +710,6 @@ other_headlines = synthetic.latent_headlines(other_tests, counts, PAPER_MASK_SHA
 other_ratio = synthetic.departure_ratio(random_sweep, other_tests.sweep, counts, PAPER_MASK_SHARE)
 is_filtered = np.isin(unfiltered, removed)
 filtered_tests, unfiltered_tests = (ours, other_tests) if data.choice.norm_filter else (other_tests, ours)
-results.sentence(
-    "data_choice_sentence",
-    f"Everything above on real tokens leaves out the analysis tokens whose residual norm exceeds "
-    f"{config.lm.outlier_norm_ratio:g} times the median, as all of Part IV does here (massive "
-    "activations); the paper drops only the first positions of each context. Below, App. B.2, Table 1 "
-    "and Fig. 15 again with the filtered tokens back: the same tokens as above plus each filtered token "
-    "at the rate at which the analysis tokens were drawn (all of them where every analysis token was "
-    "used)."
-    if data.choice.norm_filter
-    else "Everything above on real tokens keeps every analysis token past the dropped positions, as the "
-    f"paper does. Below, App. B.2, Table 1 and Fig. 15 again with our other choice: the same tokens less "
-    f"those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} times the median (massive "
-    "activations).",
-)
 
 # %% tags=["hide-input"]
 results.metric("outlier_norm_ratio", config.lm.outlier_norm_ratio)

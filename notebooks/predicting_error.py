@@ -551,6 +551,16 @@ plt.show()
 # same training and test contexts, with the other choice.
 
 # %% tags=["hide-input"]
+results.sentence(
+    "data_choice_sentence",
+    f"Everything above leaves out the analysis tokens whose residual norm exceeds "
+    f"{config.lm.outlier_norm_ratio:g} times the median, as Part III does (massive activations); the "
+    "paper drops only the first positions of each context."
+    if data.choice.norm_filter
+    else "Everything above keeps every analysis token past the dropped positions, as the paper does; "
+    f"our other choice leaves out those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} "
+    "times the median (massive activations).",
+)
 other = data.choice.other
 other_split = context_split(store, data.rows_with(other), settings.train_fraction, SEED)
 if set(other_split.contexts[~other_split.is_train]) != set(split.contexts[~split.is_train]):
@@ -571,16 +581,6 @@ all_rows = unfiltered_split.rows
 removed = data.outlier_rows
 widest = unfiltered[reference[-1]]
 removed_at = np.isin(all_rows, removed)
-results.sentence(
-    "data_choice_sentence",
-    f"Everything above leaves out the analysis tokens whose residual norm exceeds "
-    f"{config.lm.outlier_norm_ratio:g} times the median, as Part III does (massive activations); the "
-    "paper drops only the first positions of each context."
-    if data.choice.norm_filter
-    else "Everything above keeps every analysis token past the dropped positions, as the paper does; "
-    f"our other choice leaves out those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} "
-    "times the median (massive activations).",
-)
 
 # %% tags=["hide-input"]
 results.metric("outlier_norm_ratio", config.lm.outlier_norm_ratio)
