@@ -552,16 +552,7 @@ choices = {
     data.choice: (norm_r2, norm_r2_replicates, gains),
     other: (other_r2, other_replicates, other_gains),
 }
-results.sentence(
-    "data_choice_sentence",
-    f"Everything above leaves out the analysis tokens whose residual norm exceeds "
-    f"{config.lm.outlier_norm_ratio:g} times the median (massive activations), as every Part IV section "
-    "does here; the paper drops only the first positions of each context."
-    if data.choice.norm_filter
-    else "Everything above keeps every analysis token past the dropped positions, as the paper does; our "
-    f"other choice leaves out those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} times "
-    "the median (massive activations).",
-)
+results.sentence("data_choice_sentence", data.choice.description)
 headlines = {
     choice: {
         "smallest R² of ‖x‖²": Estimate.of(r2[x_columns].min(), replicates[x_columns].min(axis=1)),

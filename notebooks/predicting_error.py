@@ -551,16 +551,7 @@ plt.show()
 # same training and test contexts, with the other choice.
 
 # %% tags=["hide-input"]
-results.sentence(
-    "data_choice_sentence",
-    f"Everything above leaves out the analysis tokens whose residual norm exceeds "
-    f"{config.lm.outlier_norm_ratio:g} times the median, as Part III does (massive activations); the "
-    "paper drops only the first positions of each context."
-    if data.choice.norm_filter
-    else "Everything above keeps every analysis token past the dropped positions, as the paper does; "
-    f"our other choice leaves out those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} "
-    "times the median (massive activations).",
-)
+results.sentence("data_choice_sentence", data.choice.description)
 other = data.choice.other
 other_split = context_split(store, data.rows_with(other), settings.train_fraction, SEED)
 if set(other_split.contexts[~other_split.is_train]) != set(split.contexts[~split.is_train]):

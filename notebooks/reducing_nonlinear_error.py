@@ -408,16 +408,7 @@ other_headlines = reduction_headlines(
 other_elapsed = time.perf_counter() - started
 removed = data.outlier_rows
 unfiltered_pursuit_split = pursuit_split if not data.choice.norm_filter else other_pursuit_split
-results.sentence(
-    "data_choice_sentence",
-    f"Everything above leaves out the analysis tokens whose residual norm exceeds "
-    f"{config.lm.outlier_norm_ratio:g} times the median, as Part III does (massive activations); the "
-    "paper drops only the first positions of each context."
-    if data.choice.norm_filter
-    else "Everything above keeps every analysis token past the dropped positions, as the paper does; "
-    f"our other choice leaves out those whose residual norm exceeds {config.lm.outlier_norm_ratio:g} "
-    "times the median (massive activations).",
-)
+results.sentence("data_choice_sentence", data.choice.description)
 HEADLINE_NAMES = {
     "fvu_drop_min": "smallest FVU drop under pursuit",
     "nonlinear_change_max_abs": "largest |relative change| of nonlinear FVU under pursuit",

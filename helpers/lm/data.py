@@ -63,6 +63,21 @@ class DataChoice:
         return "the paper's: no norm filter"
 
     @property
+    def description(self) -> str:
+        """What "everything above" on a page measured with this choice means, in a sentence."""
+        if self.norm_filter:
+            return (
+                f"Everything above leaves out the analysis tokens whose residual norm exceeds {self.ratio:g} "
+                "times the median (massive activations); the paper drops only the first positions of each "
+                "context."
+            )
+        return (
+            "Everything above keeps every analysis token past the dropped positions, as the paper does; our "
+            f"other choice leaves out those whose residual norm exceeds {self.ratio:g} times the median "
+            "(massive activations)."
+        )
+
+    @property
     def note(self) -> str:
         """A claim row's closing words, naming the choice it was measured with."""
         if self.norm_filter:

@@ -34,6 +34,7 @@ def test_a_choice_names_its_claims_and_its_other():
     assert (ours.suffix, ours.other.suffix) == ("", "_no_norm_filter")
     assert "3×" in ours.label and "3×" in ours.note
     assert "no norm filter" in ours.other.label and "paper" in ours.other.note
+    assert "leaves out" in ours.description and "keeps every" in ours.other.description
 
 
 @pytest.mark.parametrize("norm_filter", [True, False])
