@@ -81,7 +81,6 @@ saes, records = data.saes, data.training_records
 lm = data.model
 build_elapsed = time.perf_counter() - started
 site_name = str(data.site)
-threshold = data.outlier_threshold
 
 # %% tags=["hide-input"]
 build_seconds = results.metric("build_seconds", build_elapsed)

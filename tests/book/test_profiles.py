@@ -160,8 +160,9 @@ CROSS_FIELD_VIOLATIONS = [  # (the setting blamed, overrides of the cpu profile,
     ("toy_sae.samples", {"toy_sae.samples": 4095}, "at least toy_sae.batch_size = 4096"),
     ("lm.keep_from", {"lm.keep_from": 255}, "below lm.context_length - 1 = 255"),
     ("lm.train_keep_from", {"lm.train_keep_from": 300}, "below lm.context_length - 1 = 255"),
-    ("lm.ce_contexts", {"lm.ce_contexts": 161}, "at most lm.analysis_contexts = 160"),
-    ("lm.position_contexts", {"lm.position_contexts": 161}, "at most lm.analysis_contexts = 160"),
+    ("lm.ce_contexts", {"lm.ce_contexts": 129}, "at most lm.analysis_contexts = 128"),
+    ("lm.loss_contexts", {"lm.loss_contexts": 129}, "at most lm.analysis_contexts = 128"),
+    ("lm.position_contexts", {"lm.position_contexts": 129}, "at most lm.analysis_contexts = 128"),
     ("sae_suite.ks", {"sae_suite.ks": (16, 1024)}, "each at most the smallest of sae_suite.widths"),
     (
         "sae_suite.jumprelu_l0",
@@ -202,9 +203,9 @@ def test_every_cross_field_rule_is_exercised_above():
 def test_a_rule_across_sections_refuses_naming_both_settings():
     with pytest.raises(
         profiles.ConfigError,
-        match=r"^decomposition.passage_context = 160 .* below lm.analysis_contexts = 160",
+        match=r"^decomposition.passage_context = 128 .* below lm.analysis_contexts = 128",
     ):
-        profiles.load("cpu", {"decomposition.passage_context": 160})
+        profiles.load("cpu", {"decomposition.passage_context": 128})
 
 
 @pytest.mark.parametrize(
