@@ -466,7 +466,8 @@ class SaeSuite(Section):
     pretrained source loads its family from the hub (`helpers.lm.pretrained`). `source = "ours"`
     trains a suite on the harvested activations by our recipe instead: TopK SAEs over `widths` x
     `ks`, a JumpReLU line over `jumprelu_widths`, and TopK SAEs on the previous layer's residual
-    and this layer's attention and MLP outputs."""
+    and this layer's attention and MLP outputs; the line at `decomposition.reference_l0` trains
+    `seeds` times, each with its own seed, so that its statistics have an interval over seeds."""
 
     source: str = setting("gemma-scope-9b", one_of(SAE_SOURCES), "trained here (ours) or pretrained")
     widths: tuple[int, ...] = setting((512, 1024, 2048, 4096), _sizes(1), "TopK widths (ours)")
@@ -475,6 +476,7 @@ class SaeSuite(Section):
     jumprelu_l0: int = setting(32, POSITIVE_INT, "JumpReLU target L0 (ours)")
     neighbour_width: int = setting(1024, POSITIVE_INT, "width of the neighbouring sites' SAEs (ours)")
     neighbour_k: int = setting(32, POSITIVE_INT, "k of the neighbouring sites' SAEs (ours)")
+    seeds: int = setting(3, POSITIVE_INT, "seeds of each SAE on the reference line (ours)")
     samples: int = setting(300_000, POSITIVE_INT, "training samples per SAE (ours)")
     batch_size: int = setting(512, POSITIVE_INT, "samples per training batch (ours)")
     lr: float = setting(2e-3, POSITIVE, "learning rate (ours)")
@@ -721,6 +723,7 @@ PROFILES: dict[str, Profile] = {
             jumprelu_l0=16,
             neighbour_width=256,
             neighbour_k=16,
+            seeds=2,
             samples=40_000,
         ),
         decomposition=Decomposition(reference_l0=32),

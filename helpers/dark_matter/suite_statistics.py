@@ -2,7 +2,10 @@
 
 Every SAE's decomposition is scored on the same test contexts, and every statistic below is
 re-evaluated under the same bootstrap resamples of them (`ErrorDecomposition.replicates`), so a
-statistic over several SAEs (a minimum, a mean, a slope along widths) is resampled as one.
+statistic over several SAEs (a minimum, a mean, a slope along widths) is resampled as one. Where
+the SAEs of a width line were trained several times with other seeds (`replicas`), the line reads
+the mean over seeds at each width, and each resample also draws the seeds of each width with
+replacement: the interval then spans both the test contexts and the seeds.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.book.intervals import interval_text, percentile_interval, slope
+from helpers.book.intervals import interval_text, percentile_interval, resample_counts, slope
 from helpers.dark_matter.decomposition import ErrorDecomposition
 from helpers.lm.scaling_law import fit_power_law_with_constant
 
@@ -56,34 +59,71 @@ class Headlines:
     slope_ratio: Estimate
 
 
+def seed_weights(n_seeds: int, n_rows: int, stream: int) -> np.ndarray:
+    """`[n_rows, n_seeds]`: how often each seed counts in each row; row 0 (the whole sample) takes
+    each once, the other rows draw the seeds with replacement from resample stream `stream` (one
+    seed alone is always taken)."""
+    weights = np.ones((n_rows, n_seeds))
+    if n_seeds > 1:
+        weights[1:] = resample_counts(n_seeds, resamples=n_rows - 1, seed=stream)
+    return weights
+
+
+def line_values(
+    rows: Mapping[str, Mapping[str, np.ndarray]],
+    line: Sequence[str],
+    key: str,
+    replicas: Mapping[str, Sequence[str]] | None = None,
+) -> np.ndarray:
+    """`[n_rows, len(line)]`: statistic `key` of each SAE of `line` under every row of weights, the
+    mean over its seeds where it has `replicas` (each row after the first drawing them with
+    replacement; width i draws from stream i, so that two suites' lines draw alike)."""
+    replicas = replicas or {}
+    columns = []
+    for index, name in enumerate(line):
+        values = np.stack([rows[n][key] for n in (name, *replicas.get(name, ()))], axis=-1)
+        weights = seed_weights(values.shape[-1], values.shape[0], stream=index)
+        columns.append((values * weights).sum(-1) / values.shape[-1])
+    return np.stack(columns, axis=-1)
+
+
+def _check_line(decompositions, line, widths, replicas) -> None:
+    if len(line) != len(widths) or len(line) < 2:
+        raise ValueError(
+            f"a width line needs two or more SAEs, one per width; got {len(line)} for {len(widths)}."
+        )
+    named = [*line, *(name for names in (replicas or {}).values() for name in names)]
+    missing = [name for name in named if name not in decompositions]
+    if missing:
+        raise ValueError(f"the width line names SAEs without a decomposition: {', '.join(missing)}.")
+
+
 def headline_rows(
     decompositions: Mapping[str, ErrorDecomposition],
     counts: np.ndarray,
     line: Sequence[str],
     widths: Sequence[float],
+    replicas: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Each of `Headlines`' statistics (by field name) of `decompositions` (by SAE name) under the
     whole test set (row 0) and each resample of `counts` (rows 1 on); `line` names the SAEs of the
-    width line, in the order of their `widths`. Two suites scored on the same test contexts give
-    rows whose difference resamples the difference of their statistics, pairs kept together."""
-    if len(line) != len(widths) or len(line) < 2:
-        raise ValueError(
-            f"a width line needs two or more SAEs, one per width; got {len(line)} for {len(widths)}."
-        )
-    missing = [name for name in line if name not in decompositions]
-    if missing:
-        raise ValueError(f"the width line names SAEs without a decomposition: {', '.join(missing)}.")
+    width line, in the order of their `widths`, and `replicas` the other seeds of each (read along
+    the line only: the minimum and mean over SAEs leave them out). Two suites scored on the same
+    test contexts give rows whose difference resamples the difference of their statistics, pairs
+    kept together."""
+    _check_line(decompositions, line, widths, replicas)
     weights = np.vstack([np.ones((1, counts.shape[1])), counts])
     rows = {name: d.replicates(weights) for name, d in decompositions.items()}
+    seeded = {name for names in (replicas or {}).values() for name in names}
+    suite = [r for name, r in rows.items() if name not in seeded]
     doublings = np.log2(np.asarray(widths, dtype=np.float64))
     along = {
-        part: np.stack([rows[name][f"fvu_{part}"] for name in line], axis=-1)
-        for part in ("sae", "linear", "nonlinear")
+        part: line_values(rows, line, f"fvu_{part}", replicas) for part in ("sae", "linear", "nonlinear")
     }
     linear, nonlinear = (slope(doublings, along[part]) for part in ("linear", "nonlinear"))
     return {
-        "norm_r2_min": np.min([r["norm_probe_r2"] for r in rows.values()], axis=0),
-        "vector_r2_mean": np.mean([r["vector_probe_r2"] for r in rows.values()], axis=0),
+        "norm_r2_min": np.min([r["norm_probe_r2"] for r in suite], axis=0),
+        "vector_r2_mean": np.mean([r["vector_probe_r2"] for r in suite], axis=0),
         "fvu_mean": along["sae"].mean(-1),
         "nonlinear_fvu_mean": along["nonlinear"].mean(-1),
         "linear_slope": linear,
@@ -97,10 +137,11 @@ def headlines(
     counts: np.ndarray,
     line: Sequence[str],
     widths: Sequence[float],
+    replicas: Mapping[str, Sequence[str]] | None = None,
 ) -> Headlines:
     """The headline statistics of `decompositions` (by SAE name) with their intervals over the
-    resamples `counts` (see `headline_rows`)."""
-    rows = headline_rows(decompositions, counts, line, widths)
+    resamples `counts` (and the seeds of `replicas`; see `headline_rows`)."""
+    rows = headline_rows(decompositions, counts, line, widths, replicas)
     return Headlines(**{name: Estimate.from_rows(values) for name, values in rows.items()})
 
 
@@ -112,13 +153,17 @@ def asymptote_margin(
     counts: np.ndarray,
     line: Sequence[str],
     widths: Sequence[float],
+    replicas: Mapping[str, Sequence[str]] | None = None,
 ) -> Estimate:
     """Fig. 1's reading: the asymptote `c` of the power law `c + a·W^-m` fitted to FVU along the
-    width `line`, minus the line's mean nonlinear FVU (above 0: some linear error remains at any
-    width); on the whole test set, with its interval from refitting under the first
-    `FIT_RESAMPLES` resamples of `counts`."""
+    width `line` (the mean over seeds where it has `replicas`), minus the line's mean nonlinear
+    FVU (above 0: some linear error remains at any width); on the whole test set, with its
+    interval from refitting under the first `FIT_RESAMPLES` resamples of `counts` (and of the
+    seeds)."""
+    _check_line(decompositions, line, widths, replicas)
     weights = np.vstack([np.ones((1, counts.shape[1])), counts[:FIT_RESAMPLES]])
-    rows = [decompositions[name].replicates(weights) for name in line]
-    fvu, nonlinear = (np.stack([r[key] for r in rows], axis=-1) for key in ("fvu_sae", "fvu_nonlinear"))
+    names = [*line, *(name for names in (replicas or {}).values() for name in names)]
+    rows = {name: decompositions[name].replicates(weights) for name in names}
+    fvu, nonlinear = (line_values(rows, line, key, replicas) for key in ("fvu_sae", "fvu_nonlinear"))
     asymptotes = np.array([fit_power_law_with_constant(widths, row).c for row in fvu])
     return Estimate.from_rows(asymptotes - nonlinear.mean(-1))

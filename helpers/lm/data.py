@@ -31,6 +31,8 @@ from helpers.lm.suite import (
     SaeEntry,
     SuiteTraining,
     neighbour_sites,
+    seed_replicas,
+    sparsity_line,
     suite_entries,
     train_suite,
 )
@@ -91,6 +93,7 @@ class LmData:
     def __init__(self, profile: Profile, seed: int, device: torch.device):
         self.config = profile.lm
         self.suite_config = profile.sae_suite
+        self.reference_l0 = profile.decomposition.reference_l0
         self.seed = seed
         self.device = device
         self.dtype = resolve_dtype(self.config.dtype, device)
@@ -234,6 +237,16 @@ class LmData:
             self.site, s.widths, s.ks, s.jumprelu_widths, s.jumprelu_l0, s.neighbour_width, s.neighbour_k
         )
 
+    @functools.cached_property
+    def replica_entries(self) -> list[SaeEntry]:
+        """The reference line's SAEs trained again with other seeds (none for pretrained suites):
+        with the line itself, `sae_suite.seeds` copies of each."""
+        s = self.suite_config
+        if s.source != "ours":
+            return []
+        line = sparsity_line(self.entries, str(self.site), self.reference_l0)
+        return seed_replicas(line, s.seeds)
+
     @property
     def suite_training(self) -> SuiteTraining:
         """How the suite's SAEs train (the profile's recipe, this run's seed)."""
@@ -263,3 +276,8 @@ class LmData:
     def training_records(self) -> dict[str, dict]:
         """Each trained SAE's record: config, store, log (empty for pretrained SAEs)."""
         return self._suite[1]
+
+    @functools.cached_property
+    def replica_saes(self) -> dict[str, SAE]:
+        """The SAEs of `replica_entries`, by name: trained (or loaded) when first asked for."""
+        return self.train_saes(self.replica_entries)[0] if self.replica_entries else {}

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,17 +40,20 @@ from helpers.lm.topk_training import TopKTraining, TrainingLog, train_topk_saes
 
 ARCHITECTURES = ("topk", "jumprelu")
 TRAINING_RECORD = "training.json"
+REPLICA_SEED_STRIDE = 1000  # a replica's seed: the run's seed + this times the replica
 
 
 @dataclass(frozen=True, order=True)
 class SaeEntry:
-    """One SAE of the suite: its architecture, site, width, and sparsity (k for TopK, the target
-    L0 for JumpReLU)."""
+    """One SAE of the suite: its architecture, site, width, sparsity (k for TopK, the target L0
+    for JumpReLU), and replica: 0 for the suite's own SAE, 1 on for the same SAE trained again
+    with other seeds (`seed_replicas`)."""
 
     site: str
     architecture: str
     width: int
     sparsity: int
+    replica: int = 0
 
     def __post_init__(self) -> None:
         Site.parse(self.site)
@@ -58,17 +61,21 @@ class SaeEntry:
             raise ValueError(f"architecture {self.architecture!r}: choose one of {ARCHITECTURES}.")
         if not 0 < self.sparsity <= self.width:
             raise ValueError(f"{self.name}: the sparsity must be in [1, width = {self.width}].")
+        if self.replica < 0:
+            raise ValueError(f"{self.name}: the replica must be 0 or more, not {self.replica}.")
 
     @property
     def name(self) -> str:
         sparsity = f"k{self.sparsity}" if self.architecture == "topk" else f"l0-{self.sparsity}"
-        return f"{self.architecture}-{self.width}-{sparsity}@{self.site}"
+        replica = f"-replica{self.replica}" if self.replica else ""
+        return f"{self.architecture}-{self.width}-{sparsity}{replica}@{self.site}"
 
 
 @dataclass(frozen=True)
 class SuiteTraining:
     """How every SAE of the suite trains: samples (epochs over the store as needed), batch, Adam's
-    learning rate, and bf16 matmuls for the TopK encoder."""
+    learning rate, bf16 matmuls for the TopK encoder, and the run's seed (replica r of an SAE
+    initialises and shuffles with `seed + REPLICA_SEED_STRIDE * r`)."""
 
     samples: int
     batch_size: int
@@ -99,10 +106,18 @@ def suite_entries(
     return entries
 
 
+def seed_replicas(line: list[SaeEntry], seeds: int) -> list[SaeEntry]:
+    """The SAEs of `line` trained again with other seeds: replicas 1 to `seeds - 1` of each, so
+    that with the line itself every SAE has `seeds` independently seeded copies."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be 1 or more, not {seeds}.")
+    return [replace(entry, replica=r) for entry in line for r in range(1, seeds)]
+
+
 def sparsity_grid(entries: list[SaeEntry], site: str) -> list[SaeEntry]:
     """The SAEs at `site` that form the width x sparsity grid: the TopK ones where there are any
-    (our suite), else all (Gemma Scope's are all JumpReLU)."""
-    at_site = [e for e in entries if e.site == site]
+    (our suite), else all (Gemma Scope's are all JumpReLU); replicas left out."""
+    at_site = [e for e in entries if e.site == site and not e.replica]
     if not at_site:
         raise ValueError(f"the suite has no SAE at {site}.")
     topk = [e for e in at_site if e.architecture == "topk"]
@@ -128,7 +143,8 @@ def jumprelu_line(entries: list[SaeEntry], site: str) -> list[SaeEntry]:
     if all(e.architecture == "jumprelu" for e in sparsity_grid(entries, site)):
         return []
     return sorted(
-        (e for e in entries if e.site == site and e.architecture == "jumprelu"), key=lambda e: e.width
+        (e for e in entries if e.site == site and e.architecture == "jumprelu" and not e.replica),
+        key=lambda e: e.width,
     )
 
 
@@ -226,6 +242,7 @@ def _inference_copy(trained) -> SAE:
 
 def training_recipe(entry: SaeEntry, training: SuiteTraining) -> TopKTraining | JumpReLUTraining:
     """Everything an entry's training depends on (its full config, defaults included)."""
+    seed = training.seed + REPLICA_SEED_STRIDE * entry.replica
     if entry.architecture == "jumprelu":
         return JumpReLUTraining(
             entry.width,
@@ -234,7 +251,7 @@ def training_recipe(entry: SaeEntry, training: SuiteTraining) -> TopKTraining | 
             training.batch_size,
             training.lr,
             training.bf16,
-            training.seed,
+            seed,
         )
     return TopKTraining(
         width=entry.width,
@@ -242,7 +259,7 @@ def training_recipe(entry: SaeEntry, training: SuiteTraining) -> TopKTraining | 
         samples=training.samples,
         batch_size=training.batch_size,
         lr=training.lr,
-        seed=training.seed,
+        seed=seed,
         bf16=training.bf16,
     )
 
@@ -292,8 +309,9 @@ def train_suite(
 ) -> tuple[dict[str, SAE], dict[str, dict]]:
     """Every SAE in `entries`, loaded from `root` where already trained on these rows of this
     store with this config, else trained now and saved; returns the SAEs and their training
-    records by name. The TopK SAEs to train at one site train together, in one pass over the
-    data (`train_topk_saes`); JumpReLU ones with sae_lens's trainer, one at a time."""
+    records by name. The TopK SAEs to train at one site with one seed train together, in one
+    pass over the data shuffled by that seed (`train_topk_saes`); JumpReLU ones with sae_lens's
+    trainer, one at a time."""
     done: dict[str, tuple[SAE, dict]] = {}
     with exclusive(root.with_name(root.name + ".lock"), f"the SAE suite in {root}"):
         pending: dict[str, list[SaeEntry]] = {}
@@ -311,9 +329,12 @@ def train_suite(
                 needed = sum(_saved_bytes(entry, d_in) for entry in to_train)
                 ensure_free_space(root, needed, f"{len(to_train)} SAEs at {site}")
                 norm = Normalisation(store, site, rows)
-                topk = [entry for entry in to_train if entry.architecture == "topk"]
-                if topk:
-                    batches = norm.batches(training.batch_size, training.seed)
+                by_seed: dict[int, list[SaeEntry]] = {}
+                for entry in to_train:
+                    if entry.architecture == "topk":
+                        by_seed.setdefault(training_recipe(entry, training).seed, []).append(entry)
+                for seed, topk in by_seed.items():
+                    batches = norm.batches(training.batch_size, seed)
                     recipes = [training_recipe(entry, training) for entry in topk]
                     for entry, trained in zip(
                         topk, train_topk_saes(batches, d_in, recipes, device), strict=True
@@ -322,8 +343,9 @@ def train_suite(
                         progress.update()
                 for entry in to_train:
                     if entry.architecture == "jumprelu":
-                        batches = norm.batches(training.batch_size, training.seed)
-                        trained = _train_jumprelu(batches, d_in, training_recipe(entry, training), device)
+                        recipe = training_recipe(entry, training)
+                        batches = norm.batches(training.batch_size, recipe.seed)
+                        trained = _train_jumprelu(batches, d_in, recipe, device)
                         done[entry.name] = _save(entry, *trained, norm, training, store, rows, root)
                         progress.update()
     saes = {entry.name: done[entry.name][0] for entry in entries}

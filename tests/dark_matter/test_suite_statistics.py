@@ -6,7 +6,7 @@ import torch
 
 from helpers.book.intervals import resample_counts
 from helpers.dark_matter.decomposition import decompose, split_by_context
-from helpers.dark_matter.suite_statistics import asymptote_margin, headlines
+from helpers.dark_matter.suite_statistics import asymptote_margin, headlines, seed_weights
 from helpers.lm.scaling_law import fit_power_law_with_constant
 from tests.dark_matter.test_decomposition import sparse_activations
 
@@ -87,3 +87,45 @@ def test_the_asymptote_margin_is_the_fitted_constant_above_the_nonlinear_band(su
     assert asymptote_margin(
         decompositions, ones, list(widths), list(widths.values())
     ).interval == pytest.approx((margin.value,) * 2)
+
+
+def test_seed_replicas_enter_the_line_as_a_mean_and_widen_its_interval(suite):
+    decompositions, split, widths = suite
+    # stand-ins for seeds: k3 and k5 as other "seeds" of the k4 SAE
+    seeded = dict(decompositions)
+    for name in ("k3", "k5"):
+        seeded[name] = decompose(top(int(name[1:])), sparse_activations(n=3000), split, torch.device("cpu"))
+    replicas = {"k4": ["k3", "k5"]}
+    ones = np.ones((400, split.test_groups()[1]))
+    h = headlines(seeded, ones, list(widths), list(widths.values()), replicas)
+    doublings = np.log2(list(widths.values()))
+    middle = np.mean([seeded[n].fvu_nonlinear for n in ("k4", "k3", "k5")])
+    nonlinear = [decompositions["k2"].fvu_nonlinear, middle, decompositions["k8"].fvu_nonlinear]
+    assert h.nonlinear_slope.value == pytest.approx(np.polyfit(doublings, nonlinear, 1)[0])
+    # the minimum over the suite leaves the replicas out
+    assert h.norm_r2_min.value == pytest.approx(min(d.norm_probe_r2 for d in decompositions.values()))
+    # with the contexts fixed, the seeds alone move the line's mean (the middle width does not
+    # enter a three-point slope): an interval of positive width around the estimate
+    assert h.nonlinear_fvu_mean.value == pytest.approx(np.mean(nonlinear))
+    low, high = h.nonlinear_fvu_mean.interval
+    assert low < h.nonlinear_fvu_mean.value < high
+    margin = asymptote_margin(seeded, ones, list(widths), list(widths.values()), replicas)
+    fit = fit_power_law_with_constant(
+        list(widths.values()),
+        [
+            decompositions["k2"].fvu_sae,
+            np.mean([seeded[n].fvu_sae for n in ("k4", "k3", "k5")]),
+            decompositions["k8"].fvu_sae,
+        ],
+    )
+    assert margin.value == pytest.approx(fit.c - np.mean(nonlinear))
+    with pytest.raises(ValueError, match="without a decomposition: k6"):
+        headlines(seeded, ones, list(widths), list(widths.values()), {"k4": ["k6"]})
+
+
+def test_seed_weights_take_every_seed_once_then_draw_with_replacement():
+    weights = seed_weights(3, 200, stream=0)
+    assert (weights[0] == 1).all() and (weights.sum(1) == 3).all()
+    assert (weights[1:] != 1).any(axis=1).mean() > 0.5  # most resamples repeat a seed
+    assert (seed_weights(1, 5, stream=0) == 1).all()
+    assert np.array_equal(seed_weights(3, 50, stream=2), seed_weights(3, 50, stream=2))

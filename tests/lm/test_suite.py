@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -331,3 +333,26 @@ def test_the_jumprelu_line_is_ours_beside_the_topk_grid_and_none_for_gemma_scope
     assert sae_suite.jumprelu_line(ours, "resid_post.8") == [], "no JumpReLU SAE at the neighbouring site"
     scope = [p.entry for p in PRETRAINED["gemma-scope-9b"]]
     assert sae_suite.jumprelu_line(scope, "resid_post.20") == [], "there the grid itself is JumpReLU"
+
+
+def test_seed_replicas_train_with_their_own_seeds_and_stay_out_of_the_grid(store, tmp_path):
+    ours = sae_suite.suite_entries(Site(9, "resid_post"), (512, 1024), (16, 32), (512,), 16, 256, 16)
+    line = sae_suite.sparsity_line(ours, "resid_post.9", 32)
+    replicas = sae_suite.seed_replicas(line, 3)
+    assert [(e.width, e.replica) for e in replicas] == [(512, 1), (512, 2), (1024, 1), (1024, 2)]
+    assert replicas[0].name == "topk-512-k32-replica1@resid_post.9"
+    assert sae_suite.seed_replicas(line, 1) == []
+    with_replicas = ours + replicas
+    assert sae_suite.sparsity_grid(with_replicas, "resid_post.9") == sae_suite.sparsity_grid(
+        ours, "resid_post.9"
+    )
+    assert sae_suite.sparsity_line(with_replicas, "resid_post.9", 32) == line
+    with pytest.raises(ValueError, match="replica must be 0 or more"):
+        SaeEntry("resid_post.9", "topk", 64, 8, replica=-1)
+    entries = [ENTRIES[0], dataclasses.replace(ENTRIES[0], replica=1)]
+    seeds = [sae_suite.training_recipe(e, TRAINING).seed for e in entries]
+    assert seeds == [TRAINING.seed, TRAINING.seed + sae_suite.REPLICA_SEED_STRIDE]
+    saes, records = train_suite(store, entries, TRAINING, tmp_path, torch.device("cpu"))
+    assert [records[e.name]["training"]["seed"] for e in entries] == seeds
+    first, second = (saes[e.name] for e in entries)
+    assert not torch.allclose(first.W_dec, second.W_dec), "two seeds trained the same SAE"
