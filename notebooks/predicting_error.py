@@ -79,7 +79,7 @@ from helpers.dark_matter.suite_statistics import FIT_RESAMPLES, Estimate, asympt
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import active_latents
 from helpers.lm.scaling_law import fit_power_law_with_constant
-from helpers.lm.suite import jumprelu_line, sparsity_grid, sparsity_line, sparsity_lines
+from helpers.lm.suite import jumprelu_line, replica_names, sparsity_grid, sparsity_line, sparsity_lines
 from helpers.lm.tables import styled
 
 config, device, results, _, _ = start_section("predicting_error", PROFILE, SEED, RESULTS_DIR, OVERRIDES)
@@ -246,7 +246,9 @@ plt.show()
 # the breakdown of FVU at $k$ (or L0) near {glue:text}`reference_l0`, the paper's Fig. 1: the
 # nonlinear error as a band, the linear error above it, the power law with a constant
 # $c + a W^{-m}$ fitted to the FVU (dotted: its asymptote $c$), and the mean nonlinear FVU as a
-# horizontal line.
+# horizontal line. Along this reference line every SAE was trained with {glue:text}`reference_seeds`
+# seeds (Part III): the breakdown, the slopes and the asymptote read the mean over seeds, and their
+# intervals resample the seeds of each width together with the test contexts.
 
 # %% tags=["hide-input"]
 lines = {
@@ -257,12 +259,34 @@ reference = [e.name for e in sparsity_line(main_entries, site, settings.referenc
 jumprelu = [e.name for e in jumprelu_line(main_entries, site)]  # the paper's architecture, one L0 target
 if jumprelu:
     lines[f"JumpReLU, L0 target {config.sae_suite.jumprelu_l0}"] = table.loc[jumprelu]
-line = table.loc[reference]
+replicas = replica_names(data.replica_entries)
+replica_decompositions = {
+    name: decompose(data.replica_saes[name], activations, split, device)
+    for name in tqdm([n for names in replicas.values() for n in names], desc="decompose, other seeds")
+}
+seeded = decompositions | replica_decompositions
+
+
+def seed_mean(runs: dict, name: str, attribute: str) -> float:
+    """The mean of a decomposition's `attribute` over the seeds of the reference line's SAE `name`."""
+    return float(np.mean([getattr(runs[n], attribute) for n in (name, *replicas.get(name, ()))]))
+
+
+line = pd.DataFrame(
+    {
+        "width": table.width[reference],
+        "FVU": [seed_mean(seeded, n, "fvu_sae") for n in reference],
+        "linear FVU": [seed_mean(seeded, n, "fvu_linear") for n in reference],
+        "nonlinear FVU": [seed_mean(seeded, n, "fvu_nonlinear") for n in reference],
+    },
+    index=reference,
+)
 widths = line.width.to_numpy(float)
 fit = fit_power_law_with_constant(widths, line.FVU) if len(line) >= 3 else None
 narrow, wide = line.iloc[0], line.iloc[-1]
 
 # %% tags=["hide-input"]
+n_seeds = results.metric("reference_seeds", 1 + max(map(len, replicas.values()), default=0))
 nonlinear_level = results.metric("reference_nonlinear_fvu_mean", line["nonlinear FVU"].mean())
 if fit is not None:
     fit_c = results.metric("reference_fit_c", fit.c)
@@ -272,7 +296,7 @@ nonlinear_change = results.metric(
 linear_change = results.metric("reference_linear_change", wide["linear FVU"] / narrow["linear FVU"] - 1)
 width_ratio = results.metric("reference_width_ratio", wide.width / narrow.width)
 # the headline statistics, each resample of the test contexts applied to every SAE alike
-ours = headlines(decompositions, counts, reference, widths)
+ours = headlines(seeded, counts, reference, widths, replicas)
 vector_r2_mean = results.metric("vector_probe_r2_mean", ours.vector_r2_mean.value)
 linear_slope = results.metric("reference_linear_slope", ours.linear_slope.value)
 nonlinear_slope = results.metric("reference_nonlinear_slope", ours.nonlinear_slope.value)
@@ -280,7 +304,7 @@ slope_ratio = results.metric("reference_slope_ratio", ours.slope_ratio.value)
 slope_ratio_low = results.metric("reference_slope_ratio_low", ours.slope_ratio.interval[0])
 slope_ratio_high = results.metric("reference_slope_ratio_high", ours.slope_ratio.interval[1])
 if fit is not None:
-    asymptote = asymptote_margin(decompositions, counts, reference, widths)
+    asymptote = asymptote_margin(seeded, counts, reference, widths, replicas)
 jumprelu_widths = table.loc[jumprelu].width.to_numpy(float)
 if len(jumprelu) >= 2:  # the JumpReLU line's own flatness and probe trends
     jumprelu_headlines = headlines(decompositions, counts, jumprelu, jumprelu_widths)
@@ -314,8 +338,8 @@ plt.show()
 # nonlinear FVU moves by {glue:text}`reference_nonlinear_slope:+.4f` and linear FVU by
 # {glue:text}`reference_linear_slope:+.4f`: the nonlinear error changes
 # {glue:text}`reference_slope_ratio:.2f` times as fast as the linear error (95% interval over test
-# contexts {glue:text}`reference_slope_ratio_low:.2f` to {glue:text}`reference_slope_ratio_high:.2f`;
-# 0 is flat, 1 as fast). The power law's asymptote $c$ =
+# contexts and seeds {glue:text}`reference_slope_ratio_low:.2f` to
+# {glue:text}`reference_slope_ratio_high:.2f`; 0 is flat, 1 as fast). The power law's asymptote $c$ =
 # {glue:text}`reference_fit_c:.3f` against a mean nonlinear FVU of
 # {glue:text}`reference_nonlinear_fvu_mean:.3f`: if $c$ lies above the band, some linear error would
 # remain at any width (the paper's reading of Fig. 1).
@@ -562,7 +586,11 @@ other_decompositions = {
     e.name: decompose(data.saes[e.name], activations, other_split, device)
     for e in tqdm(main_entries, desc=f"decompose, {other.label}", unit="SAE")
 }
-other_headlines = headlines(other_decompositions, counts, reference, widths)
+other_seeded = other_decompositions | {
+    name: decompose(data.replica_saes[name], activations, other_split, device)
+    for name in replica_decompositions
+}
+other_headlines = headlines(other_seeded, counts, reference, widths, replicas)
 if len(jumprelu) >= 2:
     jumprelu_other_headlines = headlines(other_decompositions, counts, jumprelu, jumprelu_widths)
 unfiltered, unfiltered_split = (
@@ -687,16 +715,23 @@ for suffix, (choice, decs, h) in CHOICES.items():
         estimate=h.vector_r2_mean.value,
         interval=h.vector_r2_mean.interval,
     )
-FLAT_LINES = {  # claim id infix: (the line in words, its SAEs, its headlines by data choice)
-    "": ("TopK reference line", reference, {data.choice.suffix: ours, other.suffix: other_headlines}),
+seed_words = f"test contexts and the {n_seeds} seeds of each width" if n_seeds > 1 else "test contexts"
+FLAT_LINES = {  # claim id infix: (the line in words, its SAEs, its headlines by data choice, resampled units)
+    "": (
+        "TopK reference line",
+        reference,
+        {data.choice.suffix: ours, other.suffix: other_headlines},
+        seed_words,
+    ),
 }
 if len(jumprelu) >= 2:
     FLAT_LINES["_jumprelu"] = (
         "JumpReLU line",
         jumprelu,
         {data.choice.suffix: jumprelu_headlines, other.suffix: jumprelu_other_headlines},
+        "test contexts (one seed per width)",
     )
-for infix, (line_name, names, by_choice) in FLAT_LINES.items():
+for infix, (line_name, names, by_choice, units) in FLAT_LINES.items():
     for suffix, h in by_choice.items():
         span = table.width[names[-1]] / table.width[names[0]]
         results.claim(
@@ -708,8 +743,8 @@ for infix, (line_name, names, by_choice) in FLAT_LINES.items():
             f"{h.nonlinear_slope.value:+.4f}, linear {h.linear_slope.value:+.4f}; "
             f"ratio {h.slope_ratio.value:.2f}.{CHOICES[suffix][0]}",
             criterion=(
-                f"slopes of FVU on log₂ width over the {line_name}, with bootstrap intervals over test "
-                "contexts: the linear slope's interval must lie below 0, and the ratio of the nonlinear "
+                f"slopes of FVU on log₂ width over the {line_name}, with bootstrap intervals over "
+                f"{units}: the linear slope's interval must lie below 0, and the ratio of the nonlinear "
                 f"slope to the linear one {FLAT_BAND.words()} (a quarter: over the paper's 64× span the "
                 "nonlinear band would then move by less than a quarter of the linear error's fall); yes if "
                 "both intervals do, no if either lies wholly outside, partly otherwise"
@@ -789,9 +824,9 @@ if fit is not None:
         "Fig. 1: the fit's constant is above the horizontal nonlinear fit.",
         f"c = {fit.c:.3f} against mean nonlinear FVU {nonlinear_level:.3f}: c minus the band "
         f"{asymptote.text('+.3f')}, from {len(line)} widths for the law's 3 parameters.",
-        criterion=f"the fitted asymptote c minus the reference line's mean nonlinear FVU, with its "
-        f"bootstrap interval over test contexts (the law refitted under each of {FIT_RESAMPLES} "
-        f"resamples): {ABOVE_BAND.rule(3)}",
+        criterion=f"the fitted asymptote c minus the reference line's mean nonlinear FVU (means over "
+        f"seeds), with its bootstrap interval over {seed_words} (the law refitted under each of "
+        f"{FIT_RESAMPLES} resamples): {ABOVE_BAND.rule(3)}",
         holds=ABOVE_BAND.verdict(asymptote.interval),
         estimate=asymptote.value,
         interval=asymptote.interval,

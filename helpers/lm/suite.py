@@ -114,6 +114,14 @@ def seed_replicas(line: list[SaeEntry], seeds: int) -> list[SaeEntry]:
     return [replace(entry, replica=r) for entry in line for r in range(1, seeds)]
 
 
+def replica_names(replicas: list[SaeEntry]) -> dict[str, list[str]]:
+    """The names of `replicas` grouped by the name of the SAE each replicates, replica by replica."""
+    grouped: dict[str, list[str]] = {}
+    for entry in sorted(replicas, key=lambda e: e.replica):
+        grouped.setdefault(replace(entry, replica=0).name, []).append(entry.name)
+    return grouped
+
+
 def sparsity_grid(entries: list[SaeEntry], site: str) -> list[SaeEntry]:
     """The SAEs at `site` that form the width x sparsity grid: the TopK ones where there are any
     (our suite), else all (Gemma Scope's are all JumpReLU); replicas left out."""

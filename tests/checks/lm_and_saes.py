@@ -15,3 +15,5 @@ def check(results: dict) -> None:
         "the fit's constant lies in [0, the smallest FVU)"
     )
     assert 0 <= metrics["share_k_falls_with_width"] <= 1 and 0 <= metrics["share_widths_falls_with_k"] <= 1
+    assert metrics["reference_seeds"] >= 2, "the smoke profile trains the reference line more than once"
+    assert 0 < metrics["max_seed_fvu_spread"] < 1, "seeds train different SAEs of similar quality"

@@ -342,6 +342,16 @@ def test_seed_replicas_train_with_their_own_seeds_and_stay_out_of_the_grid(store
     assert [(e.width, e.replica) for e in replicas] == [(512, 1), (512, 2), (1024, 1), (1024, 2)]
     assert replicas[0].name == "topk-512-k32-replica1@resid_post.9"
     assert sae_suite.seed_replicas(line, 1) == []
+    assert sae_suite.replica_names(replicas[::-1]) == {
+        "topk-512-k32@resid_post.9": [
+            "topk-512-k32-replica1@resid_post.9",
+            "topk-512-k32-replica2@resid_post.9",
+        ],
+        "topk-1024-k32@resid_post.9": [
+            "topk-1024-k32-replica1@resid_post.9",
+            "topk-1024-k32-replica2@resid_post.9",
+        ],
+    }
     with_replicas = ours + replicas
     assert sae_suite.sparsity_grid(with_replicas, "resid_post.9") == sae_suite.sparsity_grid(
         ours, "resid_post.9"
