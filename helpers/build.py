@@ -298,6 +298,17 @@ def execute(slug: str, profile: str, seed: int, folder: RunFolder, progress: boo
     return time.perf_counter() - start
 
 
+def machine_speed() -> str:
+    """This machine's float32 matmul rate, printed before the sections run: section timings of two
+    builds compare only at like rates (the same machine type has varied by a third between days)."""
+    import torch
+
+    from helpers.book.timing import matmul_gflops
+
+    rate = matmul_gflops(torch.device("cpu"))
+    return f"machine: float32 matmul at {rate:.0f} GFLOP/s on {torch.get_num_threads()} thread(s)"
+
+
 def plan(slugs: list[str], profile: str, seed: int, folder: RunFolder) -> dict[str, str | None]:
     """Each section's reason to re-execute, or None where its cached run is current."""
     return {slug: cached_state(folder, slug, execution_key(slug, profile, seed)) for slug in slugs}
@@ -428,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         check_environment()
         with exclusive(folder.root.parent / "build.lock", f"the book cache {folder.root.parent}"):
+            print(machine_speed(), flush=True)
             start = time.perf_counter()
             execute_all(args.only or slugs, args.profile, args.seed, folder, force=args.force)
             print(

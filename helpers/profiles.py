@@ -766,7 +766,7 @@ PROFILES: dict[str, Profile] = {
             lr=3e-3,
             basis_steps=2_000,
         ),
-        toy_sae=ToySaes(samples=20_000_000, orthogonality_samples=30_000_000, lr=1e-3, seeds=4),
+        toy_sae=ToySaes(samples=20_000_000, orthogonality_samples=30_000_000, lr=1e-3),
         lm=LanguageModelData(
             model="gemma-3-270m",
             layer=9,

@@ -11,7 +11,8 @@ import torch
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score as sklearn_r2
 
-from helpers.bench.framework import BenchSettings, Comparison, timed
+from helpers.bench.framework import BenchSettings, Comparison
+from helpers.book.timing import timed
 from helpers.dark_matter.decomposition import LeastSquares, context_split, decompose, r2_score
 from helpers.dark_matter.pursuit import gradient_pursuit
 from helpers.lm.activation_store import CHUNK_ROWS, stream_rows

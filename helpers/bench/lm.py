@@ -24,8 +24,8 @@ from helpers.bench.framework import (
     describe_shares,
     products_gflops,
     time_shares,
-    timed,
 )
+from helpers.book.timing import timed
 from helpers.lm.activation_store import BUFFER_ROWS
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import reconstruct

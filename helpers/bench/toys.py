@@ -7,8 +7,9 @@ import torch
 from sae_lens.saes.standard_sae import StandardTrainingSAE, StandardTrainingSAEConfig
 from sae_lens.synthetic import train_toy_sae
 
-from helpers.bench.framework import BenchSettings, Comparison, timed, timed_with_cpu
+from helpers.bench.framework import BenchSettings, Comparison
 from helpers.book.random_source import RandomSource
+from helpers.book.timing import timed, timed_with_cpu
 from helpers.toy_saes.runs import N_LINEAR_FEATURES, linear_features
 from helpers.toy_saes.sae import ToySAE, train_toy_saes
 from helpers.toy_saes.true_features import SAMPLING_ROWS, orthogonal_vectors

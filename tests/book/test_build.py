@@ -52,11 +52,11 @@ def test_helper_dependencies_follow_imports_transitively():
 
 
 def test_sections_read_are_the_settings_named_in_the_code_or_its_helpers(tmp_path):
-    helper = "from helpers.lm.data import LmData\n"  # LmData reads profile.lm and profile.sae_suite
+    helper = "from helpers.lm.data import LmData\n"  # LmData reads lm, sae_suite and decomposition
     read = dependencies.sections_read(
         helper + "x = config.toy.steps\n", dependencies.helper_dependencies(helper)
     )
-    assert read == ["toy", "lm", "sae_suite"]
+    assert read == ["toy", "lm", "sae_suite", "decomposition"]
     assert dependencies.sections_read("import numpy\nprofile = 'toy'\n", []) == []
 
 
