@@ -397,7 +397,9 @@ class LanguageModelData(Section):
     token), tokens whose residual norm exceeds `outlier_norm_ratio` times the median (massive
     activations: a few per thousand in Gemma 3, at 6-15 times the median, while every other token
     is below twice it) are left out of every measurement, splice and SAE training, as the first
-    positions are; Part IV measures its headlines with the other choice too. bf16, where the machine has
+    positions are; Part IV measures its headlines with the other choice too. The training contexts
+    and App. A.3's loss contexts are also harvested at the residual streams of `depth_layers`, for
+    A.3's sweep over depth. bf16, where the machine has
     it natively, changes nothing that the book measures (TOOLCHAIN.md); compiling the blocks costs
     ten seconds per process."""
 
@@ -410,6 +412,11 @@ class LanguageModelData(Section):
         "the language model: packaged, or a hub id",
     )
     layer: int = setting(20, POSITIVE_INT, "the site: the residual stream after this layer")
+    depth_layers: tuple[int, ...] = setting(
+        (5, 10, 15, 25, 30, 35, 40),
+        series("increasing layers (0 or more)", lambda v: _is_int(v) and v >= 0, shortest=0),
+        "more residual layers of App. A.3's sweep over depth (ours)",
+    )
     dtype: str = setting(
         "auto",
         one_of(DTYPES),
@@ -703,6 +710,7 @@ PROFILES: dict[str, Profile] = {
         lm=LanguageModelData(
             model="smollm2-135m",
             layer=15,
+            depth_layers=(5, 25),
             compiled=False,
             corpus="registry",
             norm_filter=True,
@@ -770,6 +778,7 @@ PROFILES: dict[str, Profile] = {
         lm=LanguageModelData(
             model="gemma-3-270m",
             layer=9,
+            depth_layers=(2, 5, 12, 15),
             corpus="registry",
             norm_filter=True,
             context_length=256,

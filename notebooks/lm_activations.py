@@ -130,14 +130,23 @@ analysis_rate = results.metric(
     "analysis_harvest_tokens_per_second",
     analysis.harvest_tokens_per_second,
 )
+depth_layers = [site.layer for site in data.depth_sites]
+results.sentence(
+    "depth_sites_sentence",
+    f"The training harvest also takes the residual stream after layers {', '.join(map(str, depth_layers))} "
+    f"for App. A.3's sweep over depth (Part IV), so it runs to layer {max(depth_layers)}."
+    if depth_layers and train
+    else "No other layer is harvested.",
+)
 
 # %% [markdown]
 # The stores hold {glue:text}`analysis_tokens:,` analysis activations (positions
 # {glue:text}`keep_from` onward of each context) and {glue:text}`train_tokens:,` training ones
-# (every position but the first). Both harvests stop after layer {glue:text}`layer`, the deepest
-# site ({glue:text}`analysis_harvest_tokens_per_second:,.0f` tokens/s for the analysis store here).
-# The model's per-token loss, which needs the whole model and its 262k-token unembedding, is
-# harvested apart by the one measurement that reads it (Part IV, App. A.3).
+# (every position but the first). The analysis harvest stops after layer {glue:text}`layer`, the
+# deepest site ({glue:text}`analysis_harvest_tokens_per_second:,.0f` tokens/s here).
+# {glue:md}`depth_sites_sentence` The model's per-token loss, which needs the whole model and its
+# 262k-token unembedding, is harvested apart by the one measurement that reads it (Part IV, App.
+# A.3), with those layers' activations on the same tokens.
 #
 # ## Massive activations
 #

@@ -16,6 +16,7 @@ from sae_lens import SAE
 
 from helpers.dark_matter.decomposition import ErrorDecomposition, TokenSplit, scalar_prediction_scores
 from helpers.dark_matter.suite_statistics import Estimate
+from helpers.dark_matter.synthetic_activations import sae_noise_sweep, table1_rows
 from helpers.lm.activation_store import stream_rows
 from helpers.lm.suite import SaeEntry, SuiteTraining, fold_normalisation, training_recipe
 from helpers.lm.topk_training import train_topk_saes
@@ -141,3 +142,27 @@ def error_norm_transfer_rows(
         ],
         axis=0,
     )
+
+
+@torch.no_grad()
+def table1_statistics(
+    sae: SAE,
+    activations: np.ndarray,
+    split: TokenSplit,
+    counts: np.ndarray,
+    n_levels: int,
+    max_variance_share: float,
+    seed: int,
+    device: torch.device,
+) -> dict[str, np.ndarray]:
+    """§5.2's Table 1 on one source (rows as `headline_rows` gives them): `Sae(x)` of the split's
+    tokens as the clean activations, nothing masked, Gaussian noise seeded by `seed` planted in the
+    input and the reconstruction at `n_levels` levels up to `max_variance_share` of the clean
+    variance, the probe fitted on the split's training contexts and scored on its test contexts."""
+    x = torch.from_numpy(np.asarray(activations[split.rows], dtype=np.float32)).to(device)
+    clean = sae(x)
+    latents = sae.encode(clean)
+    positions = TokenSplit(np.arange(len(split.rows)), split.is_train, split.contexts)
+    noise = torch.Generator().manual_seed(seed)
+    sweep = sae_noise_sweep(sae, clean, latents, positions, (0.0,), n_levels, max_variance_share, noise)
+    return table1_rows(sweep, counts)

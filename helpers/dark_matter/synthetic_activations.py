@@ -508,6 +508,37 @@ def planted_noise_sweep(
     )
 
 
+def sae_noise_sweep(
+    sae,
+    clean: torch.Tensor,
+    latents: torch.Tensor,
+    split: TokenSplit,
+    mask_shares: Sequence[float],
+    n_levels: int,
+    max_variance_share: float,
+    noise: torch.Generator,
+) -> NoiseSweep:
+    """§5.2's sweep on an SAE's own reconstructions `clean = sae(x)`, whose latents `sae.encode(clean)`
+    are `latents`: the rarest shares of them masked, noise planted at `n_levels` levels up to
+    `max_variance_share` of the clean variance (`split` indexes the rows of `clean`)."""
+    keep = rarest_first_keep_masks(latents.mean(0), mask_shares)
+    levels = noise_levels(clean, n_levels, max_variance_share)
+    reconstructions = masked_reconstructions(latents, sae.decode, keep)
+    return planted_noise_sweep(clean, reconstructions, levels, mask_shares, split, noise)
+
+
+def table1_rows(sweep: NoiseSweep, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Table 1's two headlines at no masking, its smaller diagonal correlation and its larger
+    off-diagonal one in size, on the whole test set (row 0) and under each resample of `counts`."""
+    tables = np.concatenate(
+        [sweep.noise_correlations(0)[None], sweep.resampled(counts).noise_correlations(0)]
+    )
+    return {
+        "table1_diagonal_min": tables[:, [0, 1], [0, 1]].min(-1),
+        "table1_off_diagonal_max": np.abs(tables[:, [0, 1], [1, 0]]).max(-1),
+    }
+
+
 @dataclass(frozen=True)
 class LatentTests:
     """App. B.2 and §5.2 on one set of real tokens, `x' = Sae(x)` as the clean activations: the SAE's
@@ -550,12 +581,8 @@ def sae_latent_tests(
     latents = sae.encode(clean)
     split = split_by_context(np.arange(len(x)), np.asarray(contexts), train_fraction, split_seed)
     decoder = sae.W_dec.detach()
-    keep = rarest_first_keep_masks(latents.mean(0), mask_shares)
-    levels = noise_levels(clean, n_levels, max_variance_share)
     started = time.perf_counter()
-    sweep = planted_noise_sweep(
-        clean, masked_reconstructions(latents, sae.decode, keep), levels, mask_shares, split, noise
-    )
+    sweep = sae_noise_sweep(sae, clean, latents, split, mask_shares, n_levels, max_variance_share, noise)
     sweep_seconds = time.perf_counter() - started
     return LatentTests(
         n_tokens=len(x),
@@ -567,7 +594,7 @@ def sae_latent_tests(
         alignment_replicates=decoder_alignment_replicates(
             latents, decoder, split, refit_resamples, refit_seed
         ),
-        levels=levels,
+        levels=sweep.levels,
         sweep=sweep,
         sweep_seconds=sweep_seconds,
     )
@@ -593,14 +620,14 @@ def latent_headlines(tests: LatentTests, counts: np.ndarray, max_share: float) -
     """`tests`' headline numbers under the resamples `counts` of its test contexts, the drifts over
     the mask shares up to `max_share` (the paper masks up to 50%)."""
     sweeps = [tests.sweep.up_to(max_share), tests.sweep.resampled(counts).up_to(max_share)]
-    tables = [sweep.noise_correlations(0) for sweep in sweeps]
     drifts = [sweep.nonlinear_drift() for sweep in sweeps]
     replicates = tests.alignment_replicates
+    table1 = table1_rows(tests.sweep, counts)
     return LatentHeadlines(
         correlation=Estimate.of(tests.alignment.correlation, replicates.correlation),
         median_ratio=Estimate.of(tests.alignment.median_ratio, replicates.median_ratio),
-        diagonal_min=Estimate.of(*(table[..., [0, 1], [0, 1]].min(-1) for table in tables)),
-        off_diagonal_max=Estimate.of(*(np.abs(table[..., [0, 1], [1, 0]]).max(-1) for table in tables)),
+        diagonal_min=Estimate.from_rows(table1["table1_diagonal_min"]),
+        off_diagonal_max=Estimate.from_rows(table1["table1_off_diagonal_max"]),
         drift_no_noise=Estimate.of(*(drift[..., 0, 0] for drift in drifts)),
         drift_max=Estimate.of(*(drift.max(axis=(-2, -1)) for drift in drifts)),
     )

@@ -25,7 +25,7 @@ from helpers.lm import corpus
 from helpers.lm.activation_store import ActivationStore, StoreSpec, open_or_harvest
 from helpers.lm.model import LanguageModel, Site, compile_blocks, load_language_model
 from helpers.lm.precision import dtype_name, resolve_dtype
-from helpers.lm.pretrained import PRETRAINED, load_pretrained
+from helpers.lm.pretrained import PRETRAINED, load_pretrained, pretrained_depth
 from helpers.lm.randomized import randomize_weights
 from helpers.lm.suite import (
     SaeEntry,
@@ -100,6 +100,12 @@ class LmData:
         self.training_bf16 = resolve_dtype(self.suite_config.dtype, device) == torch.bfloat16
         self.site = Site(self.config.layer, "resid_post")
         self.sites = (self.site, *neighbour_sites(self.site))
+        depth = (Site(layer, "resid_post") for layer in self.config.depth_layers)
+        self.depth_sites = tuple(site for site in depth if site not in self.sites)
+        if self.suite_config.source != "ours":  # a layer the family lacks is refused here, before any work
+            self._pretrained_depth = pretrained_depth(
+                self.suite_config.source, [s.layer for s in self.depth_sites], self.reference_l0
+            )
 
     @functools.cached_property
     def model(self) -> LanguageModel:
@@ -111,7 +117,8 @@ class LmData:
             randomize_weights(lm.model, self.seed)
         if c.compiled:
             compile_blocks(lm)
-        lm.check_site(self.site)
+        for site in (self.site, *self.depth_sites):
+            lm.check_site(site)
         return lm
 
     def _model_fingerprint(self) -> str:
@@ -167,9 +174,9 @@ class LmData:
 
     @functools.cached_property
     def train_store(self) -> ActivationStore:
-        """Every site on the training contexts: what the SAE suite trains on."""
+        """Every site, and the depth sites, on the training contexts: what the SAEs train on."""
         c = self.config
-        return self._store("train", self.sites, c.train_contexts, c.train_keep_from)
+        return self._store("train", self.sites + self.depth_sites, c.train_contexts, c.train_keep_from)
 
     def _outlier_threshold(self, store: ActivationStore) -> float:
         return float(self.config.outlier_norm_ratio * np.median(store.norms(self.site)))
@@ -217,9 +224,10 @@ class LmData:
     @functools.cached_property
     def loss_store(self) -> ActivationStore:
         """The model's per-token loss on the first `lm.loss_contexts` analysis contexts, at the
-        analysis store's positions (its rows are the analysis store's first rows); no site."""
+        analysis store's positions (its rows are the analysis store's first rows), with the depth
+        sites' activations: the loss needs the whole model anyway."""
         c = self.config
-        return self._store("loss", (), c.loss_contexts, c.keep_from)
+        return self._store("loss", self.depth_sites, c.loss_contexts, c.keep_from)
 
     @functools.cached_property
     def position_store(self) -> ActivationStore:
@@ -264,7 +272,7 @@ class LmData:
     def _suite(self) -> tuple[dict[str, SAE], dict[str, dict]]:
         s = self.suite_config
         if s.source != "ours":
-            return load_pretrained(s.source, self.device), {}
+            return load_pretrained(PRETRAINED[s.source], self.device), {}
         return self.train_saes(self.entries)
 
     @property
@@ -276,6 +284,22 @@ class LmData:
     def training_records(self) -> dict[str, dict]:
         """Each trained SAE's record: config, store, log (empty for pretrained SAEs)."""
         return self._suite[1]
+
+    @functools.cached_property
+    def depth_entries(self) -> list[SaeEntry]:
+        """One SAE per depth site for App. A.3: ours of the neighbouring sites' width and k, or the
+        pretrained family's 16k SAE at that layer with the L0 nearest `decomposition.reference_l0`."""
+        s = self.suite_config
+        if s.source != "ours":
+            return [p.entry for p in self._pretrained_depth]
+        return [SaeEntry(str(site), "topk", s.neighbour_width, s.neighbour_k) for site in self.depth_sites]
+
+    @functools.cached_property
+    def depth_saes(self) -> dict[str, SAE]:
+        """The SAEs of `depth_entries`, by name: trained (or loaded) when first asked for."""
+        if self.suite_config.source != "ours":
+            return load_pretrained(self._pretrained_depth, self.device)
+        return self.train_saes(self.depth_entries)[0] if self.depth_entries else {}
 
     @functools.cached_property
     def replica_saes(self) -> dict[str, SAE]:

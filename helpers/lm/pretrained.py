@@ -4,10 +4,13 @@ loaded with `SAE.from_pretrained` where a hub is reachable."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from sae_lens import SAE
+from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
 
 from helpers.lm.suite import SaeEntry
 from helpers.profiles import PRETRAINED_FAMILIES
@@ -72,11 +75,14 @@ def _gemma_scope_9b() -> list[PretrainedSae]:
     ]
 
 
+GEMMA_SCOPE_2_L0S = {"small": 20, "medium": 60, "big": 150}  # Gemma Scope 2 names its L0 targets
+
+
 def _gemma_scope_2_270m() -> list[PretrainedSae]:
     """DeepMind's Gemma Scope 2 SAEs of the `cpu` book's own model, Gemma 3 270M, at its layer 9:
     residual SAEs of four widths at three L0s (20, 60, 150), attention and MLP SAEs at 16k. There is
     none for layer 8's residual."""
-    l0s = {"small": 20, "medium": 60, "big": 150}
+    l0s = GEMMA_SCOPE_2_L0S
     widths = {"16k": 2**14, "65k": 2**16, "262k": 2**18, "1m": 2**20}
     saes = [
         PretrainedSae(
@@ -102,8 +108,41 @@ _BUILDERS = {"gemma-scope-9b": _gemma_scope_9b, "gemma-scope-2-270m": _gemma_sco
 PRETRAINED = {family: _BUILDERS[family]() for family in PRETRAINED_FAMILIES}
 
 
-def load_pretrained(family: str, device: torch.device) -> dict[str, SAE]:
-    """A pretrained family's SAEs by suite name (downloads: needs a reachable hub)."""
-    return {
-        p.entry.name: SAE.from_pretrained(p.release, p.sae_id, device=str(device)) for p in PRETRAINED[family]
-    }
+# Per family, the release of its 16k residual SAEs at every layer it covers, the pattern of their
+# ids (the layer, then the L0 as the id gives it) and the L0 that the id's last group stands for.
+_DEPTH_RELEASES = {
+    "gemma-scope-9b": ("gemma-scope-9b-pt-res", r"layer_(\d+)/width_16k/average_l0_(\d+)", int),
+    "gemma-scope-2-270m": (
+        "gemma-scope-2-270m-pt-res",
+        r"layer_(\d+)_width_16k_l0_(small|medium|big)",
+        GEMMA_SCOPE_2_L0S.__getitem__,
+    ),
+}
+
+
+def pretrained_depth(family: str, layers: Sequence[int], target_l0: int) -> list[PretrainedSae]:
+    """The family's 16k residual SAEs at `layers` (App. A.3's sweep over depth), at each layer the
+    one whose L0 is nearest `target_l0`, as sae_lens's installed registry lists them (offline); a
+    layer the family has no SAE at is refused, naming the layers it has."""
+    release, pattern, l0_of = _DEPTH_RELEASES[family]
+    by_layer: dict[int, list[tuple[int, str]]] = {}
+    for sae_id in get_pretrained_saes_directory()[release].saes_map:
+        match = re.fullmatch(pattern, sae_id)
+        if match:
+            by_layer.setdefault(int(match.group(1)), []).append((l0_of(match.group(2)), sae_id))
+    missing = [layer for layer in layers if layer not in by_layer]
+    if missing:
+        raise ValueError(
+            f"lm.depth_layers: {family} has no 16k residual SAE at layer(s) {missing}; "
+            f"it has layers {sorted(by_layer)}."
+        )
+    chosen = {layer: min(by_layer[layer], key=lambda c: (abs(c[0] - target_l0), c[0])) for layer in layers}
+    return [
+        PretrainedSae(release, sae_id, SaeEntry(f"resid_post.{layer}", "jumprelu", 2**14, l0))
+        for layer, (l0, sae_id) in chosen.items()
+    ]
+
+
+def load_pretrained(saes: Sequence[PretrainedSae], device: torch.device) -> dict[str, SAE]:
+    """Pretrained SAEs by suite name (downloads: needs a reachable hub)."""
+    return {p.entry.name: SAE.from_pretrained(p.release, p.sae_id, device=str(device)) for p in saes}

@@ -12,6 +12,8 @@ STATISTICS = (
     "vector_r2_mean",
     "slope_ratio",
     "error_norm_transfer",
+    "table1_diagonal_min",
+    "table1_off_diagonal_max",
 )
 CLAIMED = {  # statistic: claim id stem
     "norm_r2_min": "norm_probe",
@@ -19,6 +21,7 @@ CLAIMED = {  # statistic: claim id stem
     "nonlinear_fvu_mean": "nonlinear_fvu",
     "slope_ratio": "width_trend",
     "error_norm_transfer": "error_norm_transfer",
+    "table1_diagonal_min": "table1_diagonal",
 }
 SUFFIXES = {"random": "random_model", "gaussian": "gaussian_twin"}
 
@@ -36,6 +39,8 @@ def check(results: dict) -> None:
         )
         for name in ("norm_r2_min", "vector_r2_mean", "error_norm_transfer"):
             assert metrics[f"{source}_{name}"] <= 1, "R² cannot exceed 1"
+        assert -1 <= metrics[f"{source}_table1_diagonal_min"] <= 1, "a correlation"
+        assert 0 <= metrics[f"{source}_table1_off_diagonal_max"] <= 1, "a correlation's size"
         for name in STATISTICS:
             low, value, high = (metrics[f"{source}_{name}{end}"] for end in ("_low", "", "_high"))
             assert low <= value <= high, f"{source} {name}: the interval holds its estimate"

@@ -22,3 +22,9 @@ def check(results: dict) -> None:
     assert metrics["best_baseline_r2"] <= 1 and metrics["reference_fit_c"] >= 0
     for name in ("norm_r2_spearman_width", "norm_r2_spearman_l0", "vector_r2_spearman_width"):
         assert -1 <= metrics[name] <= 1, "a rank correlation"
+    assert metrics["depth_layer_count"] == 2, "smoke's two depth layers (5 and 25) enter App. A.3's sweep"
+    assert metrics["first_counted_layer"] == -(-metrics["n_layers"] // 4), "the first quarter, rounded up"
+    assert metrics["probe_minus_best_baseline_min_all_sites"] <= metrics["probe_minus_best_baseline_min"], (
+        "a minimum over every site is at most the minimum over the sites past the first quarter"
+    )
+    assert metrics["reference_seeds"] == 2, "smoke trains the reference line twice"

@@ -5,15 +5,19 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.book.intervals import resample_counts
 from helpers.dark_matter.controls import (
     GaussianTwin,
     gaussian_activations,
     paired_differences,
     same_test_contexts,
+    table1_statistics,
     train_on_gaussian,
 )
-from helpers.dark_matter.decomposition import fvu, split_by_context
+from helpers.dark_matter.decomposition import TokenSplit, fvu, split_by_context
+from helpers.dark_matter.synthetic_activations import sae_noise_sweep
 from helpers.lm.suite import SaeEntry, SuiteTraining
+from tests.dark_matter.test_synthetic_activations import ToySae, sparse_dictionary_data
 
 CPU = torch.device("cpu")
 
@@ -106,3 +110,30 @@ def test_eq5_along_a_line_is_the_smallest_pair_r2_and_resamples_hold_it():
     assert rows_r2[1:].std() > 0
     with pytest.raises(ValueError, match="two or more"):
         error_norm_transfer_rows(decompositions, ["k2"], split, counts)
+
+
+def test_table_1_on_a_source_reads_its_split_s_rows_and_resamples_its_test_contexts():
+    sae = ToySae(d=12, width=40, k=4, seed=27)
+    latents, decoder = sparse_dictionary_data(n=1200, d=12, width=40, seed=28)
+    values = (latents @ decoder).numpy()
+    stored = np.full((1500, 12), 1e6, dtype=np.float32)  # rows no split names hold garbage
+    rows = np.arange(300, 1500)
+    stored[rows] = values
+    split = split_by_context(rows, rows // 60, 0.6, seed=1)
+    counts = resample_counts(split.test_groups()[1], resamples=20, seed=0)
+    table = table1_statistics(sae, stored, split, counts, 3, 0.5, seed=29, device=CPU)
+    assert set(table) == {"table1_diagonal_min", "table1_off_diagonal_max"}
+    assert all(v.shape == (21,) for v in table.values())
+    with torch.no_grad():
+        clean = sae(torch.from_numpy(values))
+        positions = TokenSplit(np.arange(1200), split.is_train, split.contexts)
+        sweep = sae_noise_sweep(
+            sae, clean, sae.encode(clean), positions, (0.0,), 3, 0.5, torch.Generator().manual_seed(29)
+        )
+    direct = sweep.noise_correlations(0)
+    assert table["table1_diagonal_min"][0] == pytest.approx(min(direct[0, 0], direct[1, 1]))
+    assert table["table1_off_diagonal_max"][0] == pytest.approx(max(abs(direct[0, 1]), abs(direct[1, 0])))
+    resampled = sweep.resampled(counts).noise_correlations(0)
+    assert table["table1_diagonal_min"][1:] == pytest.approx(
+        np.minimum(resampled[:, 0, 0], resampled[:, 1, 1])
+    )

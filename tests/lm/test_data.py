@@ -53,3 +53,24 @@ def test_rows_and_splices_follow_the_profile_s_choice(norm_filter):
 def test_the_paper_keeps_every_token_and_our_profiles_filter():
     assert not load("paper").lm.norm_filter
     assert load("cpu").lm.norm_filter and load("smoke").lm.norm_filter
+
+
+def test_depth_sites_are_the_residual_layers_not_already_harvested():
+    data = LmData(load("smoke", {"lm.layer": 15, "lm.depth_layers": (5, 14, 15, 25)}), 0, torch.device("cpu"))
+    assert [str(s) for s in data.depth_sites] == ["resid_post.5", "resid_post.25"]  # 14 and 15 are sites
+    assert [e.name for e in data.depth_entries] == ["topk-256-k16@resid_post.5", "topk-256-k16@resid_post.25"]
+    assert LmData(load("smoke", {"lm.depth_layers": ()}), 0, torch.device("cpu")).depth_entries == []
+
+
+def test_the_reference_line_has_its_seed_replicas():
+    data = LmData(load("smoke", {"sae_suite.seeds": 3}), 0, torch.device("cpu"))
+    line = {e.width for e in data.replica_entries}
+    assert len(data.replica_entries) == 2 * len(line) and {e.replica for e in data.replica_entries} == {1, 2}
+    assert all(e.sparsity == 32 for e in data.replica_entries)  # smoke's reference_l0, a k of its grid
+
+
+def test_a_pretrained_family_without_a_depth_layer_is_refused_at_once():
+    with pytest.raises(
+        ValueError, match=r"no 16k residual SAE at layer\(s\) \[2\]; it has layers \[5, 9, 12, 15\]"
+    ):
+        LmData(load("cpu", {"sae_suite.source": "gemma-scope-2-270m"}), 0, torch.device("cpu"))

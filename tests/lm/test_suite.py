@@ -22,7 +22,7 @@ from helpers.lm.evaluation import (
     spliced_losses,
 )
 from helpers.lm.model import Site
-from helpers.lm.pretrained import PRETRAINED
+from helpers.lm.pretrained import PRETRAINED, pretrained_depth
 from helpers.lm.suite import SaeEntry, SuiteTraining, fold_normalisation, train_suite
 from helpers.lm.topk_training import TopKTraining, train_topk_sae
 
@@ -366,3 +366,17 @@ def test_seed_replicas_train_with_their_own_seeds_and_stay_out_of_the_grid(store
     assert [records[e.name]["training"]["seed"] for e in entries] == seeds
     first, second = (saes[e.name] for e in entries)
     assert not torch.allclose(first.W_dec, second.W_dec), "two seeds trained the same SAE"
+
+
+def test_depth_saes_of_pretrained_families_are_in_the_registry_at_the_nearest_l0():
+    directory = get_pretrained_saes_directory()
+    chosen = pretrained_depth("gemma-scope-9b", [5, 30], 60)
+    assert [p.entry.site for p in chosen] == ["resid_post.5", "resid_post.30"]
+    for p in chosen:
+        ids = directory[p.release].saes_map
+        assert p.sae_id in ids and p.sae_id.endswith(f"average_l0_{p.entry.sparsity}")
+        layer = p.entry.site.split(".")[1]
+        others = [int(i.rsplit("_", 1)[1]) for i in ids if i.startswith(f"layer_{layer}/width_16k/")]
+        assert abs(p.entry.sparsity - 60) == min(abs(l0 - 60) for l0 in others)
+    scope_2 = pretrained_depth("gemma-scope-2-270m", [12], 60)
+    assert scope_2[0].sae_id == "layer_12_width_16k_l0_medium" and scope_2[0].entry.sparsity == 60
