@@ -124,12 +124,6 @@ corpus_table = pd.DataFrame(
 display(styled(corpus_table, dict.fromkeys(corpus_table.columns, "{:,}"), index=True))
 
 # %% tags=["hide-input"]
-analysis_tokens = results.metric("analysis_tokens", analysis.n_tokens)
-train_tokens = results.metric("train_tokens", train.n_tokens if train else 0)
-analysis_rate = results.metric(
-    "analysis_harvest_tokens_per_second",
-    analysis.harvest_tokens_per_second,
-)
 depth_layers = [site.layer for site in data.depth_sites]
 results.sentence(
     "depth_sites_sentence",
@@ -137,6 +131,12 @@ results.sentence(
     f"for App. A.3's sweep over depth (Part IV), so it runs to layer {max(depth_layers)}."
     if depth_layers and train
     else "No other layer is harvested.",
+)
+analysis_tokens = results.metric("analysis_tokens", analysis.n_tokens)
+train_tokens = results.metric("train_tokens", train.n_tokens if train else 0)
+analysis_rate = results.metric(
+    "analysis_harvest_tokens_per_second",
+    analysis.harvest_tokens_per_second,
 )
 
 # %% [markdown]

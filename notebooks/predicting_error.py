@@ -75,7 +75,13 @@ from helpers.dark_matter.larger_saes import (
     wider_pair_names,
     wider_pairs,
 )
-from helpers.dark_matter.suite_statistics import FIT_RESAMPLES, Estimate, asymptote_margin, headlines
+from helpers.dark_matter.suite_statistics import (
+    FIT_RESAMPLES,
+    Estimate,
+    asymptote_margin,
+    headlines,
+    seed_means,
+)
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import active_latents
 from helpers.lm.model import Site
@@ -266,19 +272,12 @@ replica_decompositions = {
     for name in tqdm([n for names in replicas.values() for n in names], desc="decompose, other seeds")
 }
 seeded = decompositions | replica_decompositions
-
-
-def seed_mean(runs: dict, name: str, attribute: str) -> float:
-    """The mean of a decomposition's `attribute` over the seeds of the reference line's SAE `name`."""
-    return float(np.mean([getattr(runs[n], attribute) for n in (name, *replicas.get(name, ()))]))
-
-
 line = pd.DataFrame(
     {
         "width": table.width[reference],
-        "FVU": [seed_mean(seeded, n, "fvu_sae") for n in reference],
-        "linear FVU": [seed_mean(seeded, n, "fvu_linear") for n in reference],
-        "nonlinear FVU": [seed_mean(seeded, n, "fvu_nonlinear") for n in reference],
+        "FVU": seed_means(seeded, reference, "fvu_sae", replicas),
+        "linear FVU": seed_means(seeded, reference, "fvu_linear", replicas),
+        "nonlinear FVU": seed_means(seeded, reference, "fvu_nonlinear", replicas),
     },
     index=reference,
 )

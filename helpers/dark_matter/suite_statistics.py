@@ -69,6 +69,21 @@ def seed_weights(n_seeds: int, n_rows: int, stream: int) -> np.ndarray:
     return weights
 
 
+def seed_means(
+    decompositions: Mapping[str, ErrorDecomposition],
+    line: Sequence[str],
+    attribute: str,
+    replicas: Mapping[str, Sequence[str]] | None = None,
+) -> list[float]:
+    """Each SAE of `line`'s decomposition `attribute` (e.g. "fvu_nonlinear"), the mean over its
+    seeds where it has `replicas`: the whole test set's value of what `line_values` resamples."""
+    replicas = replicas or {}
+    return [
+        float(np.mean([getattr(decompositions[n], attribute) for n in (name, *replicas.get(name, ()))]))
+        for name in line
+    ]
+
+
 def line_values(
     rows: Mapping[str, Mapping[str, np.ndarray]],
     line: Sequence[str],

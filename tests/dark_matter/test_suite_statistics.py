@@ -6,7 +6,7 @@ import torch
 
 from helpers.book.intervals import resample_counts
 from helpers.dark_matter.decomposition import decompose, split_by_context
-from helpers.dark_matter.suite_statistics import asymptote_margin, headlines, seed_weights
+from helpers.dark_matter.suite_statistics import asymptote_margin, headlines, seed_means, seed_weights
 from helpers.lm.scaling_law import fit_power_law_with_constant
 from tests.dark_matter.test_decomposition import sparse_activations
 
@@ -102,6 +102,7 @@ def test_seed_replicas_enter_the_line_as_a_mean_and_widen_its_interval(suite):
     middle = np.mean([seeded[n].fvu_nonlinear for n in ("k4", "k3", "k5")])
     nonlinear = [decompositions["k2"].fvu_nonlinear, middle, decompositions["k8"].fvu_nonlinear]
     assert h.nonlinear_slope.value == pytest.approx(np.polyfit(doublings, nonlinear, 1)[0])
+    assert seed_means(seeded, list(widths), "fvu_nonlinear", replicas) == pytest.approx(nonlinear)
     # the minimum over the suite leaves the replicas out
     assert h.norm_r2_min.value == pytest.approx(min(d.norm_probe_r2 for d in decompositions.values()))
     # with the contexts fixed, the seeds alone move the line's mean (the middle width does not
