@@ -300,7 +300,7 @@ def execute(slug: str, profile: str, seed: int, folder: RunFolder, progress: boo
 
 def machine_speed() -> str:
     """This machine's float32 matmul rate, printed before the sections run: section timings of two
-    builds compare only at like rates (the same machine type has varied by a third between days)."""
+    builds compare only at like rates (the same machine type has run at 110 to 190 GFLOP/s)."""
     import torch
 
     from helpers.book.timing import matmul_gflops

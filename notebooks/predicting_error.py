@@ -537,6 +537,14 @@ for site_here in map(str, data.sites):
     a3_saes.append((site_here, entry, data.saes[entry.name], store))
 a3_saes += [(e.site, e, data.depth_saes[e.name], loss_store) for e in data.depth_entries]
 a3_saes.sort(key=lambda item: Site.parse(item[0]).order)
+# "past the first few layers" (the paper's words), read as: past the model's first quarter
+first_layers = -(-data.model.n_layers // 4)
+if all(Site.parse(site_here).layer < first_layers for site_here, *_ in a3_saes):
+    raise ValueError(
+        f"App. A.3's claim reads sites from layer {first_layers} on (past the first quarter of the "
+        f"model's {data.model.n_layers}); lm.layer = {data.site.layer} and lm.depth_layers = "
+        f"{config.lm.depth_layers} give none: add a later layer to lm.depth_layers."
+    )
 baseline_rows, margin_replicates = [], {}
 for site_here, entry, sae, source in a3_saes:
     site_activations = source.activations(site_here)
@@ -551,8 +559,6 @@ for site_here, entry, sae, source in a3_saes:
 baselines = pd.DataFrame(baseline_rows).set_index("site")
 predictors = baselines.drop(columns=["layer", "SAE", "activation probe"])
 margins = baselines["activation probe"] - predictors.max(axis=1)
-# "past the first few layers" (the paper's words), read as: past the model's first quarter
-first_layers = -(-data.model.n_layers // 4)
 past_first = baselines.index[baselines.layer >= first_layers]
 
 # %% tags=["hide-input"]

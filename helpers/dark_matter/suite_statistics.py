@@ -102,13 +102,17 @@ def line_values(
     return np.stack(columns, axis=-1)
 
 
+def _other_seeds(replicas: Mapping[str, Sequence[str]] | None) -> list[str]:
+    """Every replica's name, whichever SAE it replicates."""
+    return [name for names in (replicas or {}).values() for name in names]
+
+
 def _check_line(decompositions, line, widths, replicas) -> None:
     if len(line) != len(widths) or len(line) < 2:
         raise ValueError(
             f"a width line needs two or more SAEs, one per width; got {len(line)} for {len(widths)}."
         )
-    named = [*line, *(name for names in (replicas or {}).values() for name in names)]
-    missing = [name for name in named if name not in decompositions]
+    missing = [name for name in [*line, *_other_seeds(replicas)] if name not in decompositions]
     if missing:
         raise ValueError(f"the width line names SAEs without a decomposition: {', '.join(missing)}.")
 
@@ -129,7 +133,7 @@ def headline_rows(
     _check_line(decompositions, line, widths, replicas)
     weights = np.vstack([np.ones((1, counts.shape[1])), counts])
     rows = {name: d.replicates(weights) for name, d in decompositions.items()}
-    seeded = {name for names in (replicas or {}).values() for name in names}
+    seeded = set(_other_seeds(replicas))
     suite = [r for name, r in rows.items() if name not in seeded]
     doublings = np.log2(np.asarray(widths, dtype=np.float64))
     along = {
@@ -177,8 +181,7 @@ def asymptote_margin(
     seeds)."""
     _check_line(decompositions, line, widths, replicas)
     weights = np.vstack([np.ones((1, counts.shape[1])), counts[:FIT_RESAMPLES]])
-    names = [*line, *(name for names in (replicas or {}).values() for name in names)]
-    rows = {name: decompositions[name].replicates(weights) for name in names}
+    rows = {name: decompositions[name].replicates(weights) for name in [*line, *_other_seeds(replicas)]}
     fvu, nonlinear = (line_values(rows, line, key, replicas) for key in ("fvu_sae", "fvu_nonlinear"))
     asymptotes = np.array([fit_power_law_with_constant(widths, row).c for row in fvu])
     return Estimate.from_rows(asymptotes - nonlinear.mean(-1))
