@@ -573,15 +573,26 @@ class ActivationModels(Section):
 
 @dataclass(frozen=True)
 class ErrorComponents(Section):
-    """Dark matter §6, Fig. 8: two TopK SAEs, one on the LinearError and one on the NonlinearError
-    of the suite's SAE whose two parts are closest in norm, each trained on training-store tokens.
-    The proxy interpretability score (ours; the paper asks an LLM) reads latents drawn at random
-    from those that fire often enough on the test tokens."""
+    """Dark matter §6, Fig. 8: TopK SAEs on the LinearError and on the NonlinearError of the
+    suite's SAE whose two parts are closest in norm, `component_sae_seeds` of each, trained on the
+    training tokens "to convergence" (the paper's words): a constant learning rate until the FVU on
+    held-out training contexts falls by less than `plateau_tolerance` of itself over
+    `plateau_every` tokens (ours), then a linear decay. The proxy interpretability score (ours; the
+    paper asks an LLM) reads latents drawn at random from those that fire often enough on the
+    test tokens."""
 
     component_sae_expansion: int = setting(16, POSITIVE_INT, "latents per model dimension")
     component_sae_k: int = setting(32, POSITIVE_INT, "k of each SAE")
     component_sae_samples: int = setting(
-        20_000_000, POSITIVE_INT, "training tokens of each SAE (the paper: about 100M)"
+        20_000_000, POSITIVE_INT, "most training tokens before the decay (the paper: about 100M in all)"
+    )
+    component_sae_seeds: int = setting(3, POSITIVE_INT, "seeds of each SAE (ours)")
+    plateau_every: int = setting(2_000_000, POSITIVE_INT, "training tokens between held-out readings (ours)")
+    plateau_tolerance: float = setting(
+        0.01, number_in("(0, 1)"), "a smaller relative fall between readings is a plateau (ours)"
+    )
+    held_out_share: float = setting(
+        0.1, number_in("(0, 0.5]"), "share of the training contexts held out for the readings (ours)"
     )
     scored_latents: int = setting(400, POSITIVE_INT, "latents scored per SAE (ours)")
     ce_contexts: int = setting(
@@ -592,6 +603,8 @@ class ErrorComponents(Section):
         integer(20, "ten held-out deciles of two firings"),
         "test-token firings a scored latent needs (ours)",
     )
+
+    RULES = (compare("plateau_every", "at most", "component_sae_samples"),)
 
 
 @dataclass(frozen=True)
@@ -744,7 +757,12 @@ PROFILES: dict[str, Profile] = {
             random_vectors=1024,
         ),
         error_components=ErrorComponents(
-            component_sae_expansion=4, component_sae_samples=40_000, scored_latents=200, ce_contexts=4
+            component_sae_expansion=4,
+            component_sae_samples=40_000,
+            component_sae_seeds=2,
+            plateau_every=10_000,
+            scored_latents=200,
+            ce_contexts=4,
         ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=4_096),
     ),
@@ -795,7 +813,7 @@ PROFILES: dict[str, Profile] = {
             synthetic_tokens=20_000, synthetic_width=4096, synthetic_l0=64, mask_shares=MASKED_TO_90_PERCENT
         ),
         error_components=ErrorComponents(
-            component_sae_expansion=8, component_sae_samples=600_000, ce_contexts=6
+            component_sae_expansion=8, component_sae_samples=600_000, plateau_every=50_000, ce_contexts=6
         ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=8_192),
     ),

@@ -77,6 +77,7 @@ from helpers.dark_matter.larger_saes import (
 )
 from helpers.dark_matter.suite_statistics import (
     FIT_RESAMPLES,
+    FLAT_SHARE,
     Estimate,
     asymptote_margin,
     headlines,
@@ -303,6 +304,10 @@ nonlinear_slope = results.metric("reference_nonlinear_slope", ours.nonlinear_slo
 slope_ratio = results.metric("reference_slope_ratio", ours.slope_ratio.value)
 slope_ratio_low = results.metric("reference_slope_ratio_low", ours.slope_ratio.interval[0])
 slope_ratio_high = results.metric("reference_slope_ratio_high", ours.slope_ratio.interval[1])
+results.metric("flat_share", FLAT_SHARE)
+results.metric("reference_flat_margin", ours.flat_margin.value)
+results.metric("reference_flat_margin_low", ours.flat_margin.interval[0])
+results.metric("reference_flat_margin_high", ours.flat_margin.interval[1])
 if fit is not None:
     asymptote = asymptote_margin(seeded, counts, reference, widths, replicas)
 jumprelu_widths = table.loc[jumprelu].width.to_numpy(float)
@@ -339,7 +344,12 @@ plt.show()
 # {glue:text}`reference_linear_slope:+.4f`: the nonlinear error changes
 # {glue:text}`reference_slope_ratio:.2f` times as fast as the linear error (95% interval over test
 # contexts and seeds {glue:text}`reference_slope_ratio_low:.2f` to
-# {glue:text}`reference_slope_ratio_high:.2f`; 0 is flat, 1 as fast). The power law's asymptote $c$ =
+# {glue:text}`reference_slope_ratio_high:.2f`; 0 is flat, 1 as fast). The claims below call it flat
+# when it moves less than {glue:text}`flat_share:.2f` times as fast, and read that on a margin
+# without the ratio's division, {glue:text}`flat_share:.2f`·|linear slope| − |nonlinear slope|
+# (positive: flat), here {glue:text}`reference_flat_margin:+.4f`
+# ({glue:text}`reference_flat_margin_low:+.4f` to {glue:text}`reference_flat_margin_high:+.4f`).
+# The power law's asymptote $c$ =
 # {glue:text}`reference_fit_c:.3f` against a mean nonlinear FVU of
 # {glue:text}`reference_nonlinear_fvu_mean:.3f`: if $c$ lies above the band, some linear error would
 # remain at any width (the paper's reading of Fig. 1).
@@ -657,6 +667,7 @@ sensitivity = pd.DataFrame(
             "linear FVU per doubling of width": h.linear_slope,
             "nonlinear FVU per doubling of width": h.nonlinear_slope,
             "nonlinear / linear slope": h.slope_ratio,
+            f"flatness margin, {FLAT_SHARE:g}·|linear| − |nonlinear| slope": h.flat_margin,
         }
         for choice, h in ((data.choice.label, ours), (other.label, other_headlines))
     }
@@ -721,7 +732,7 @@ display(
 # %% tags=["hide-input"]
 NORM_PROBE_BAND = Band(low=0.9)  # the paper: over 90% for every SAE
 VECTOR_PROBE_BAND = Band(0.4, 0.6)  # the paper: roughly 0.4-0.6 over the grid, "about half"
-FLAT_BAND = Band(-0.25, 0.25)  # "flat": moving less than a quarter as fast as the linear error
+FLAT_BAND = Band(low=0.0)  # the flatness margin: the nonlinear FVU moves under FLAT_SHARE as fast
 CHOICES = {  # claim id suffix: (the data choice in words, its decompositions, its headlines)
     data.choice.suffix: (data.choice.note, decompositions, ours),
     other.suffix: (other.note, other_decompositions, other_headlines),
@@ -781,16 +792,19 @@ for infix, (line_name, names, by_choice, units) in FLAT_LINES.items():
             f"ratio {h.slope_ratio.value:.2f}.{CHOICES[suffix][0]}",
             criterion=(
                 f"slopes of FVU on log₂ width over the {line_name}, with bootstrap intervals over "
-                f"{units}: the linear slope's interval must lie below 0, and the ratio of the nonlinear "
-                f"slope to the linear one {FLAT_BAND.words()} (a quarter: over the paper's 64× span the "
-                "nonlinear band would then move by less than a quarter of the linear error's fall); yes if "
-                "both intervals do, no if either lies wholly outside, partly otherwise"
+                f"{units}: the linear slope's interval must lie below 0, and the nonlinear slope must be "
+                f"smaller in size than {FLAT_SHARE:.0%} of the linear one's (over the paper's 64× span the "
+                "nonlinear band would then move by less than a quarter of the linear error's fall), read on "
+                f"the margin {FLAT_SHARE:g}·|linear slope| − |nonlinear slope|, whose interval must lie "
+                f"{FLAT_BAND.words()} (the ratio's rule without its division, defined where the linear "
+                "slope is near 0); yes if both intervals do, no if either lies wholly outside, partly "
+                "otherwise"
             ),
             holds=combined(
-                Band(high=0.0).verdict(h.linear_slope.interval), FLAT_BAND.verdict(h.slope_ratio.interval)
+                Band(high=0.0).verdict(h.linear_slope.interval), FLAT_BAND.verdict(h.flat_margin.interval)
             ),
-            estimate=h.slope_ratio.value,
-            interval=h.slope_ratio.interval,
+            estimate=h.flat_margin.value,
+            interval=h.flat_margin.interval,
         )
 FALLS, RISES = Band(high=0.0), Band(low=0.0)
 TREND_CLAIMS = {  # id: (claim, paper, probe, axis, band)

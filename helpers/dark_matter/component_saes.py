@@ -9,7 +9,8 @@ the scaling is folded into the saved SAE so that it reads the raw component.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -25,9 +26,10 @@ from helpers.dark_matter.decomposition import (
     TokenSplit,
     linear_prediction_scores,
 )
+from helpers.dark_matter.suite_statistics import seed_mean
 from helpers.lm.activation_store import ActivationStore, stream_rows
-from helpers.lm.suite import fold_normalisation
-from helpers.lm.topk_training import TopKTraining, TrainingLog, train_topk_sae
+from helpers.lm.suite import REPLICA_SEED_STRIDE, fold_normalisation
+from helpers.lm.topk_training import Plateau, PlateauLog, TopKTraining, TrainingLog, train_topk_sae_to_plateau
 
 COMPONENTS = ("LinearError", "NonlinearError")
 
@@ -153,20 +155,87 @@ def train_component_sae(
     store: ActivationStore,
     site: str,
     rows: np.ndarray,
+    held_out: np.ndarray,
     component: Callable[[torch.Tensor], torch.Tensor],
     training: TopKTraining,
+    plateau: Plateau,
     device: torch.device,
-) -> tuple[SAE, TrainingLog]:
-    """A TopK SAE trained on `component(x)` for the store's `rows`; it reads raw component values.
-    The component is computed once per row, in float32 (the SAE sees each row samples / rows
-    times), and normalised by its mean and root mean squared norm over all the rows."""
+) -> tuple[SAE, TrainingLog, PlateauLog]:
+    """A TopK SAE trained on `component(x)` for the store's `rows` until its FVU on the `held_out`
+    rows plateaus (`train_topk_sae_to_plateau`); it reads raw component values. The component is
+    computed once per row, in float32 (the SAE sees each row many times), and normalised by its
+    mean and root mean squared norm over the training rows."""
     activations = store.activations(site)
-    values = torch.cat([component(x) for _, x in stream_rows(activations, np.sort(rows), device)])
+
+    def values_at(where: np.ndarray) -> torch.Tensor:
+        return torch.cat([component(x) for _, x in stream_rows(activations, np.sort(where), device)])
+
+    values = values_at(rows)
     mean = values.sum(0, dtype=torch.float64) / len(values)
     mean = mean.float()
     squared = (values - mean).pow(2).sum(-1, dtype=torch.float64)
     unit = values.shape[1] ** 0.5 / float(squared.mean().sqrt())
     shuffled = _shuffled_batches(values, training.batch_size, training.seed)
     batches = ((batch - mean) * unit for batch in shuffled)
-    sae, log = train_topk_sae(batches, values.shape[1], training, device)
-    return fold_normalisation(sae, mean, unit).eval(), log
+    validation = (values_at(held_out) - mean) * unit
+    sae, log, curve = train_topk_sae_to_plateau(batches, validation, training, plateau, device)
+    return fold_normalisation(sae, mean, unit).eval(), log, curve
+
+
+@dataclass
+class ComponentRun:
+    """One SAE trained on one error component: the SAE (reading raw component values), its
+    training log, its held-out curve, and its scores on the test tokens by test context."""
+
+    sae: SAE
+    log: TrainingLog
+    curve: PlateauLog
+    score: ExplainedVariance
+
+
+def train_component_saes(
+    store: ActivationStore,
+    site: str,
+    fit: TokenSplit,
+    components: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
+    training: TopKTraining,
+    plateau: Plateau,
+    seeds: int,
+    activations: np.ndarray,
+    split: TokenSplit,
+    device: torch.device,
+) -> dict[str, list[ComponentRun]]:
+    """`seeds` SAEs on each of `components` (by name), trained on the store's `fit.train` rows to a
+    plateau read on `fit.test` (`train_component_sae`), seed r with `training.seed +
+    REPLICA_SEED_STRIDE * r` (as the suite's replicas), and each scored on `split`'s test tokens
+    of `activations` (`component_fvu`)."""
+    runs: dict[str, list[ComponentRun]] = {name: [] for name in components}
+    for r in range(seeds):
+        seeded = replace(training, seed=training.seed + REPLICA_SEED_STRIDE * r)
+        for name, component in components.items():
+            sae, log, curve = train_component_sae(
+                store, site, fit.train, fit.test, component, seeded, plateau, device
+            )
+            runs[name].append(
+                ComponentRun(sae, log, curve, component_fvu(sae, component, activations, split, device))
+            )
+    return runs
+
+
+def fvu_gap_rows(runs: Mapping[str, Sequence[ComponentRun]], counts: np.ndarray) -> np.ndarray:
+    """`[1 + resamples]`: the test FVU of the SAEs on NonlinearError minus those on LinearError,
+    seed r's against seed r's, the mean over seeds; row 0 on the whole test set, the others under
+    each resample of the test contexts (`counts`) with the seeds drawn with replacement."""
+    pairs = list(zip(runs["LinearError"], runs["NonlinearError"], strict=True))
+    gaps = np.column_stack(
+        [
+            np.concatenate(
+                [
+                    [nonlinear.score.fvu - linear.score.fvu],
+                    nonlinear.score.fvu_replicates(counts) - linear.score.fvu_replicates(counts),
+                ]
+            )
+            for linear, nonlinear in pairs
+        ]
+    )
+    return seed_mean(gaps, stream=0)

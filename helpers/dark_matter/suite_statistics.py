@@ -47,8 +47,11 @@ class Estimate:
 class Headlines:
     """Section 4's headline numbers for one suite: the smallest norm-probe R², the mean
     vector-probe R², the mean FVU and nonlinear FVU along a line of widths at fixed sparsity, and
-    along it the slopes of linear and nonlinear FVU per doubling of width and their ratio (0:
-    nonlinear FVU flat; 1: as fast)."""
+    along it the slopes of linear and nonlinear FVU per doubling of width, their ratio (0:
+    nonlinear FVU flat; 1: as fast), and the flatness margin `FLAT_SHARE·|linear slope| −
+    |nonlinear slope|` (at least 0: the nonlinear FVU moves less than `FLAT_SHARE` times as fast
+    as the linear; the ratio's rule without its division, so it stays defined where the linear
+    slope is near 0)."""
 
     norm_r2_min: Estimate
     vector_r2_mean: Estimate
@@ -57,6 +60,10 @@ class Headlines:
     linear_slope: Estimate
     nonlinear_slope: Estimate
     slope_ratio: Estimate
+    flat_margin: Estimate
+
+
+FLAT_SHARE = 0.25  # "flat": over the paper's 64× span, moving less than a quarter of the linear fall
 
 
 def seed_weights(n_seeds: int, n_rows: int, stream: int) -> np.ndarray:
@@ -94,12 +101,19 @@ def line_values(
     mean over its seeds where it has `replicas` (each row after the first drawing them with
     replacement; width i draws from stream i, so that two suites' lines draw alike)."""
     replicas = replicas or {}
-    columns = []
-    for index, name in enumerate(line):
-        values = np.stack([rows[n][key] for n in (name, *replicas.get(name, ()))], axis=-1)
-        weights = seed_weights(values.shape[-1], values.shape[0], stream=index)
-        columns.append((values * weights).sum(-1) / values.shape[-1])
+    columns = [
+        seed_mean(np.stack([rows[n][key] for n in (name, *replicas.get(name, ()))], axis=-1), stream=index)
+        for index, name in enumerate(line)
+    ]
     return np.stack(columns, axis=-1)
+
+
+def seed_mean(values: np.ndarray, stream: int) -> np.ndarray:
+    """`[n_rows]`: the mean over seeds of `values` (`[n_rows, n_seeds]`; row 0 the whole sample,
+    the others resamples), each row after the first drawing the seeds with replacement from
+    resample stream `stream` (`seed_weights`)."""
+    weights = seed_weights(values.shape[-1], values.shape[0], stream)
+    return (values * weights).sum(-1) / values.shape[-1]
 
 
 def _other_seeds(replicas: Mapping[str, Sequence[str]] | None) -> list[str]:
@@ -148,6 +162,7 @@ def headline_rows(
         "linear_slope": linear,
         "nonlinear_slope": nonlinear,
         "slope_ratio": nonlinear / linear,
+        "flat_margin": FLAT_SHARE * np.abs(linear) - np.abs(nonlinear),
     }
 
 

@@ -203,11 +203,14 @@ class _Run:
         p.b_dec.grad = output_grads.sum(0) - p.b_enc.grad @ p.W_enc_T
         return error
 
-    def step(self, x: torch.Tensor, step: int, log_every: int) -> None:
+    def step(self, x: torch.Tensor, step: int, log_every: int, lr_factor: float | None = None) -> None:
+        """One Adam step on batch `x`, at the schedule's learning rate unless `lr_factor` says."""
         started = time.perf_counter()
         error = self.gradients(x)
+        if lr_factor is None:
+            lr_factor = _lr_factor(step, self.config.steps)
         for group in self.optimizer.param_groups:
-            group["lr"] = self.config.lr * _lr_factor(step, self.config.steps)
+            group["lr"] = self.config.lr * lr_factor
         self.optimizer.step()
         if step % log_every == 0 or step == self.config.steps - 1:
             self.log.steps.append(step)
@@ -235,24 +238,34 @@ def train_topk_saes(
     reading = 0.0
     for step in range(configs[0].steps):
         started = time.perf_counter()
-        x = next(batches, None)
-        if x is None:
-            raise ValueError(f"the batches ran out after {step} of {configs[0].steps} steps.")
-        x = x.to(device)
+        x = _next_batch(batches, step, (configs[0].batch_size, d_in), device)
         reading += time.perf_counter() - started
-        if x.shape != (configs[0].batch_size, d_in):
-            raise ValueError(
-                f"batch {step} has shape {tuple(x.shape)}, not ({configs[0].batch_size}, {d_in})."
-            )
         for run in runs:
             run.step(x, step, log_every)
     results = []
     for run in runs:
         run.log.seconds += reading / len(runs)
-        run.log.samples_per_second = run.config.steps * run.config.batch_size / run.log.seconds
-        run.log.dead_latents = int((run.since_fired > run.config.dead_after).sum())
-        results.append((_as_sae_lens(run.params, run.config), run.log))
+        results.append(_finished(run, run.config.steps))
     return results
+
+
+def _next_batch(
+    batches: Iterator[torch.Tensor], step: int, shape: tuple[int, int], device: torch.device
+) -> torch.Tensor:
+    """Batch `step` of `batches` on `device`, refused if the batches ran out or it has another shape."""
+    x = next(batches, None)
+    if x is None:
+        raise ValueError(f"the batches ran out after {step} steps.")
+    if x.shape != shape:
+        raise ValueError(f"batch {step} has shape {tuple(x.shape)}, not {shape}.")
+    return x.to(device)
+
+
+def _finished(run: _Run, steps: int) -> tuple[TopKSAE, TrainingLog]:
+    """A run's SAE and its completed log, after `steps` steps."""
+    run.log.samples_per_second = steps * run.config.batch_size / run.log.seconds
+    run.log.dead_latents = int((run.since_fired > run.config.dead_after).sum())
+    return _as_sae_lens(run.params, run.config), run.log
 
 
 def train_topk_sae(
@@ -264,6 +277,86 @@ def train_topk_sae(
 ) -> tuple[TopKSAE, TrainingLog]:
     """Train one SAE (see `train_topk_saes`); returns it in normalised units, and its log."""
     return train_topk_saes(batches, d_in, [config], device, log_every)[0]
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """When a run's stable phase ends (a warm-up-stable-decay schedule): its FVU on held-out rows is
+    read every `every` samples, and the phase ends at the first reading that fell by less than
+    `tolerance` (a share of the previous reading), or at the run's `samples`, a cap (the run then
+    did not plateau). The learning rate then decays linearly to zero over `decay_share` times the
+    stable phase's steps (a quarter: the fixed schedule's last fifth)."""
+
+    every: int
+    tolerance: float
+    decay_share: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.every <= 0:
+            raise ValueError(f"every = {self.every} must be a positive number of samples.")
+        if not 0 < self.tolerance < 1:
+            raise ValueError(f"tolerance = {self.tolerance} must be a share in (0, 1).")
+        if self.decay_share < 0:
+            raise ValueError(f"decay_share = {self.decay_share} must be at least 0.")
+
+
+@dataclass
+class PlateauLog:
+    """The held-out FVU along a run trained to a plateau, `fvu[i]` after `samples[i]` samples (the
+    last reading is after the decay); the stable phase's length, and whether it plateaued before
+    the cap."""
+
+    samples: list[int]
+    fvu: list[float]
+    stable_samples: int
+    plateaued: bool
+
+
+@torch.no_grad()
+def _held_out_fvu(run: _Run, held_out: torch.Tensor, chunk: int = 4096) -> float:
+    sae = _as_sae_lens(run.params, run.config)
+    error = sum(float((x - sae(x)).pow(2).sum()) for x in held_out.split(chunk))
+    return error / float((held_out - held_out.mean(0)).pow(2).sum())
+
+
+def train_topk_sae_to_plateau(
+    batches: Iterator[torch.Tensor],
+    held_out: torch.Tensor,
+    config: TopKTraining,
+    plateau: Plateau,
+    device: torch.device | str = "cpu",
+    log_every: int = 20,
+) -> tuple[TopKSAE, TrainingLog, PlateauLog]:
+    """Train one SAE as `train_topk_sae` does, but with `plateau`'s schedule: warm-up over the first
+    hundredth of `config.steps`, a constant learning rate until the FVU on `held_out` (normalised
+    rows the batches never hold) plateaus or `config.samples` is reached, then the decay. Its log's
+    seconds are the whole run's, the held-out readings included."""
+    started = time.perf_counter()
+    keep_freed_memory()
+    device = torch.device(device)
+    held_out = held_out.to(device)
+    shape = (config.batch_size, held_out.shape[1])
+    run = _Run(shape[1], config, device)
+    warmup, every = max(1, config.steps // 100), max(1, plateau.every // config.batch_size)
+    curve = PlateauLog([], [], 0, False)
+    step = 0
+    while step < config.steps and not curve.plateaued:
+        run.step(_next_batch(batches, step, shape, device), step, log_every, min(1.0, (step + 1) / warmup))
+        step += 1
+        if step % every == 0:
+            curve.samples.append(step * config.batch_size)
+            curve.fvu.append(_held_out_fvu(run, held_out))
+            curve.plateaued = (
+                len(curve.fvu) > 1 and curve.fvu[-2] - curve.fvu[-1] < plateau.tolerance * curve.fvu[-2]
+            )
+    curve.stable_samples = step * config.batch_size
+    decay = round(plateau.decay_share * step)
+    for i in range(decay):
+        run.step(_next_batch(batches, step + i, shape, device), step + i, log_every, (decay - i) / decay)
+    curve.samples.append((step + decay) * config.batch_size)
+    curve.fvu.append(_held_out_fvu(run, held_out))
+    run.log.seconds = time.perf_counter() - started
+    return (*_finished(run, step + decay), curve)
 
 
 def _as_sae_lens(params: _TopKParameters, config: TopKTraining) -> TopKSAE:

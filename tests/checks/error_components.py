@@ -20,6 +20,13 @@ def check(results: dict) -> None:
     for component in ("LinearError", "NonlinearError"):
         assert 0 < metrics[f"{component}_sae_fvu"] < 1, "a component SAE explains part of its component"
         assert 0 <= metrics[f"{component}_detection"] <= 1, "a balanced accuracy"
+    runs = metrics["component_runs"]
+    assert runs == 2 * metrics["component_sae_seeds"], "every seed trained an SAE on each component"
+    assert 0 <= metrics["component_runs_plateaued"] <= runs
+    assert metrics["component_tokens_max"] <= 1.25 * metrics["component_sae_samples"] + 512, (
+        "no run goes past its cap and the decay after it"
+    )
+    assert metrics["held_out_contexts"] > 0, "the plateau is read on held-out contexts"
     assert metrics["detection_gap_min"] <= metrics["detection_gap"], (
         "the smallest decile gap is below the mean"
     )

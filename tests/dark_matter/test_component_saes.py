@@ -9,8 +9,10 @@ import torch
 
 from helpers.book.intervals import resample_counts
 from helpers.dark_matter.component_saes import (
+    ComponentRun,
     component_fvu,
     error_component,
+    fvu_gap_rows,
     most_balanced,
     nonlinear_norm_margin,
     predicted_loss_shares,
@@ -32,7 +34,7 @@ from helpers.dark_matter.token_detection import (
     sae_firings,
     token_detection_scores,
 )
-from helpers.lm.topk_training import TopKTraining
+from helpers.lm.topk_training import Plateau, TopKTraining
 
 
 class ArrayStore:
@@ -156,12 +158,22 @@ def test_a_component_sae_learns_a_sparse_component_and_reads_it_in_raw_units():
     identity = AffineMap(torch.eye(16, dtype=torch.float64), torch.zeros(16, dtype=torch.float64))
     component = error_component(lambda v: v, identity, "LinearError")  # LinearError = x itself
     training = TopKTraining(width=32, k=4, samples=60_000, batch_size=256, lr=3e-3)
-    sae, log = train_component_sae(
-        ArrayStore(data), "site", np.arange(15_000), component, training, torch.device("cpu")
+    held_out_rows = np.arange(12_000, 15_000)
+    sae, log, curve = train_component_sae(
+        ArrayStore(data),
+        "site",
+        np.arange(12_000),
+        held_out_rows,
+        component,
+        training,
+        Plateau(every=5_120, tolerance=0.01),
+        torch.device("cpu"),
     )
-    held_out = torch.from_numpy(data[15_000:])
+    held_out = torch.from_numpy(data[held_out_rows])
     with torch.no_grad():
-        assert fvu(held_out, sae(held_out)) < 0.1, "off-centre raw inputs: the normalisation is folded in"
+        raw_fvu = float(fvu(held_out, sae(held_out)))
+    assert raw_fvu < 0.1, "off-centre raw inputs: the normalisation is folded in"
+    assert curve.fvu[-1] == pytest.approx(raw_fvu, rel=1e-3), "the curve reads the held-out rows"
     assert log.fvu[-1] < log.fvu[0]
 
 
@@ -224,3 +236,37 @@ def test_the_decile_gap_and_its_bootstrap_over_latents():
     np.testing.assert_allclose(replicates[:, :9], 0.0, atol=1e-12)
     standard_error = shifted[:, 9].std() / 2 / np.sqrt(40)  # the decile's accuracy halves the hit rate
     assert replicates[:, 9].std() == pytest.approx(standard_error, rel=0.15)
+
+
+class FixedScore:
+    """A component SAE's test FVU, and fixed values under each resample of the test contexts."""
+
+    def __init__(self, fvu: float, replicates: list[float]):
+        self.fvu, self.replicates = fvu, np.asarray(replicates)
+
+    def fvu_replicates(self, counts):
+        assert len(counts) == len(self.replicates)
+        return self.replicates
+
+
+def runs_with(scores):
+    return [ComponentRun(None, None, None, FixedScore(*score)) for score in scores]
+
+
+def test_the_fvu_gap_is_the_mean_gap_over_seeds_resampled_with_the_contexts():
+    counts = np.ones((4, 3))
+    one = fvu_gap_rows(
+        {
+            "LinearError": runs_with([(0.4, [0.4, 0.5, 0.3, 0.4])]),
+            "NonlinearError": runs_with([(0.5, [0.7] * 4)]),
+        },
+        counts,
+    )
+    np.testing.assert_allclose(one, [0.1, 0.3, 0.2, 0.4, 0.3], err_msg="one seed: the gap itself")
+    linear = runs_with([(0.4, [0.4] * 4)] * 3)
+    nonlinear = runs_with([(0.4 + gap, [0.4 + gap] * 4) for gap in (0.0, 0.1, 0.5)])
+    rows = fvu_gap_rows({"LinearError": linear, "NonlinearError": nonlinear}, counts)
+    assert rows[0] == pytest.approx(0.2), "row 0 takes each seed once"
+    assert np.all((rows[1:] >= 0.0 - 1e-12) & (rows[1:] <= 0.5 + 1e-12)) and len(set(rows[1:].round(9))) > 1
+    with pytest.raises(ValueError):
+        fvu_gap_rows({"LinearError": linear, "NonlinearError": nonlinear[:2]}, counts)

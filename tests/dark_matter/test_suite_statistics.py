@@ -6,7 +6,13 @@ import torch
 
 from helpers.book.intervals import resample_counts
 from helpers.dark_matter.decomposition import decompose, split_by_context
-from helpers.dark_matter.suite_statistics import asymptote_margin, headlines, seed_means, seed_weights
+from helpers.dark_matter.suite_statistics import (
+    FLAT_SHARE,
+    asymptote_margin,
+    headlines,
+    seed_means,
+    seed_weights,
+)
 from helpers.lm.scaling_law import fit_power_law_with_constant
 from tests.dark_matter.test_decomposition import sparse_activations
 
@@ -48,11 +54,20 @@ def test_headlines_measure_what_they_name_and_hold_their_estimates(suite):
         nonlinear
     )
     assert h.slope_ratio.value == pytest.approx(nonlinear / linear)
+    assert h.flat_margin.value == pytest.approx(FLAT_SHARE * abs(linear) - abs(nonlinear))
+    assert (h.flat_margin.value >= 0) == (abs(h.slope_ratio.value) <= FLAT_SHARE), "the ratio's rule"
     assert h.fvu_mean.value == pytest.approx(np.mean([decompositions[n].fvu_sae for n in widths]))
     assert h.nonlinear_fvu_mean.value == pytest.approx(
         np.mean([decompositions[n].fvu_nonlinear for n in widths])
     )
-    for estimate in (h.norm_r2_min, h.vector_r2_mean, h.linear_slope, h.nonlinear_slope, h.slope_ratio):
+    for estimate in (
+        h.norm_r2_min,
+        h.vector_r2_mean,
+        h.linear_slope,
+        h.nonlinear_slope,
+        h.slope_ratio,
+        h.flat_margin,
+    ):
         low, high = estimate.interval
         assert low <= estimate.value <= high and low < high
 

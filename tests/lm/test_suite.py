@@ -24,7 +24,7 @@ from helpers.lm.evaluation import (
 from helpers.lm.model import Site
 from helpers.lm.pretrained import PRETRAINED, pretrained_depth
 from helpers.lm.suite import SaeEntry, SuiteTraining, fold_normalisation, train_suite
-from helpers.lm.topk_training import TopKTraining, train_topk_sae
+from helpers.lm.topk_training import Plateau, TopKTraining, train_topk_sae, train_topk_sae_to_plateau
 
 
 def sparse_dictionary_batches(dictionary: torch.Tensor, k: int, batch: int, seed: int):
@@ -109,8 +109,40 @@ def test_saes_trained_together_are_the_saes_trained_apart():
         train_topk_saes(iter(data), 16, [configs[0], TopKTraining(width=24, k=2, samples=96, batch_size=32)])
     with pytest.raises(ValueError, match=r"batch 0 has shape \(32, 8\), not \(32, 16\)"):
         train_topk_sae(iter([torch.randn(32, 8)]), 16, configs[0])
-    with pytest.raises(ValueError, match="the batches ran out after 5 of 6 steps"):
+    with pytest.raises(ValueError, match="the batches ran out after 5 steps"):
         train_topk_sae(iter(data[:5]), 16, configs[0])
+
+
+def test_a_plateau_run_stops_at_the_first_reading_that_fell_too_little_then_decays():
+    torch.manual_seed(0)
+    dictionary = torch.nn.functional.normalize(torch.randn(48, 32), dim=1)
+    held_out = next(sparse_dictionary_batches(dictionary, 3, 2048, seed=3))
+    config = TopKTraining(width=48, k=3, samples=256 * 40, batch_size=256, lr=3e-3)
+    batches = sparse_dictionary_batches(dictionary, 3, 256, seed=1)
+    sae, log, curve = train_topk_sae_to_plateau(
+        batches, held_out, config, Plateau(every=1024, tolerance=0.99), log_every=1
+    )
+    assert curve.plateaued and curve.stable_samples == 2 * 1024, "any fall under 99% ends it at reading 2"
+    assert curve.samples == [1024, 2048, 2048 + 512], "then a quarter of the stable phase's 8 steps decays"
+    with torch.no_grad():
+        fvu = (held_out - sae(held_out)).pow(2).sum() / (held_out - held_out.mean(0)).pow(2).sum()
+    assert curve.fvu[-1] == pytest.approx(float(fvu), rel=1e-5), "the last reading is the returned SAE's"
+    assert log.steps == list(range(10)) and log.seconds > 0
+    batches = sparse_dictionary_batches(dictionary, 3, 256, seed=1)
+    _, _, capped = train_topk_sae_to_plateau(batches, held_out, config, Plateau(every=2560, tolerance=1e-9))
+    assert not capped.plateaued and capped.stable_samples == config.samples, "still falling at the cap"
+    assert capped.fvu[0] > capped.fvu[-2] > capped.fvu[-1]
+
+
+def test_bad_plateau_rules_are_refused():
+    for bad, match in [
+        (dict(every=0, tolerance=0.01), "every = 0"),
+        (dict(every=10, tolerance=0.0), "tolerance = 0.0"),
+        (dict(every=10, tolerance=1.0), "tolerance = 1.0"),
+        (dict(every=10, tolerance=0.01, decay_share=-0.1), "decay_share"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            Plateau(**bad)
 
 
 def test_the_saved_sae_computes_what_training_ranked_and_reconstructed():
