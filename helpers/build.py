@@ -55,6 +55,7 @@ from helpers.book.lock import exclusive
 from helpers.book.npm_assets import install_mathjax
 from helpers.book.paths import CHECKOUT_VARIABLE, REPO, cache_root, installed_checkout
 from helpers.book.results import read_results
+from helpers.book.scorecard import claim_rows, scorecard_page, write_rows
 
 TOC = REPO / "_toc.yml"
 LOCK = REPO / "requirements.lock"
@@ -83,6 +84,16 @@ def toc_notebooks(toc: Path = TOC) -> list[str]:
 
     walk(yaml.safe_load(toc.read_text()))
     return found
+
+
+def toc_parts(toc: Path = TOC) -> dict[str, str]:
+    """Each notebook's slug, in reading order, with the caption of the Part that holds it."""
+    return {
+        Path(chapter["file"]).name: part["caption"]
+        for part in yaml.safe_load(toc.read_text())["parts"]
+        for chapter in part.get("chapters", [])
+        if chapter["file"].startswith("notebooks/")
+    }
 
 
 def _sha(data: bytes) -> str:
@@ -383,6 +394,8 @@ def render(slugs: list[str], folder: RunFolder, output: Path = REPO, strict: boo
     install_mathjax(site / "_assets")
     for slug, path in zip(slugs, executed, strict=True):
         shutil.copy2(path, site / "notebooks" / f"{slug}.ipynb")
+    claims = claim_rows({slug: folder.results_dir(slug) / "results.json" for slug in slugs}, toc_parts())
+    (site / "scorecard.md").write_text(scorecard_page(claims))
 
     command = [
         str(Path(sys.executable).with_name("jupyter-book")),
@@ -400,6 +413,7 @@ def render(slugs: list[str], folder: RunFolder, output: Path = REPO, strict: boo
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
         raise BuildError(f"jupyter-book build failed (log: {build_dir / 'jupyter-book.log'}):\n{tail}")
+    write_rows(claims, build_dir / "html")
     stamp.write_text(key)
     print(f"book: rendered in {time.perf_counter() - start:.1f} s -> {index}", flush=True)
     return index

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import re
 import threading
 from pathlib import Path
@@ -86,3 +87,23 @@ def test_a_real_browser_shows_the_figure_and_glued_numbers(served_book, smoke_ru
     assert all(url.startswith(served_book) for url in requests), [
         u for u in requests if not u.startswith(served_book)
     ]
+
+
+def test_the_scorecard_lists_every_claim_of_the_book(served_book, smoke_book, smoke_run):
+    from playwright.sync_api import sync_playwright
+
+    claims = [
+        claim["id"]
+        for slug in toc_notebooks()
+        for claim in read_results(smoke_run.results_dir(slug) / "results.json")["claims"]
+    ]
+    assert [row["id"] for row in json.loads((smoke_book / "claims.json").read_text())] == claims
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page()
+        page.goto(f"{served_book}/scorecard.html", wait_until="networkidle")
+        linked_rows = page.locator("table tbody tr:has(td:first-child a.reference.internal)")
+        assert linked_rows.count() == len(claims), "one row per claim, each linked to its section"
+        total = page.locator("table tbody tr", has_text="The book").first.locator("td").last
+        assert total.inner_text().strip() == str(len(claims))
+        browser.close()
