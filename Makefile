@@ -3,13 +3,15 @@
 
 PROFILE ?= cpu
 SEED ?= 0
+SEEDS ?= 0,1,2
+comma := ,
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test bench section plan verify gpu-check lab lint lock clean check-profile
+.PHONY: book test scorecard bench section plan verify gpu-check lab lint lock clean check-profile
 
 ## make book [PROFILE=cpu] [SEED=0]: execute every section with papermill, render _build/html
 book: check-profile $(READY)
@@ -18,6 +20,14 @@ book: check-profile $(READY)
 ## make test: unit tests, every section at `smoke`, a strict book build, a real browser
 test: $(READY)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make scorecard [PROFILE=cpu] [SEEDS=0,1,2]: execute every section at each seed (cached runs
+## reused), then each claim's verdict per seed, printed and in _build/scorecard-PROFILE.csv
+scorecard: check-profile $(READY)
+	for seed in $(subst $(comma), ,$(SEEDS)); do $(PY) -m helpers.build --profile $(PROFILE) --seed $$seed --no-render || exit 1; done
+	mkdir -p _build
+	$(PY) -m helpers.book.scorecard --profile $(PROFILE) --seeds $(SEEDS) --format csv > _build/scorecard-$(PROFILE).csv
+	$(PY) -m helpers.book.scorecard --profile $(PROFILE) --seeds $(SEEDS)
 
 ## make bench: the timings that matter, each against the obvious alternative, in one run
 bench: $(READY)

@@ -55,7 +55,7 @@ from helpers.book.lock import exclusive
 from helpers.book.npm_assets import install_mathjax
 from helpers.book.paths import CHECKOUT_VARIABLE, REPO, cache_root, installed_checkout
 from helpers.book.results import read_results
-from helpers.book.scorecard import claim_rows, scorecard_page, write_rows
+from helpers.book.scorecard import claim_rows, scorecard_page, seed_agreement, with_agreement, write_rows
 
 TOC = REPO / "_toc.yml"
 LOCK = REPO / "requirements.lock"
@@ -172,6 +172,14 @@ class RunFolder:
     @classmethod
     def for_run(cls, profile: str, seed: int, cache: Path | None = None) -> RunFolder:
         return cls((cache or cache_root()) / "book" / f"{profile}-seed{seed}")
+
+    @property
+    def profile(self) -> str:
+        return self.root.name.rsplit("-seed", 1)[0]
+
+    @property
+    def seed(self) -> int:
+        return int(self.root.name.rsplit("-seed", 1)[1])
 
     def notebook(self, slug: str) -> Path:
         return self.root / "executed" / f"{slug}.ipynb"
@@ -325,6 +333,18 @@ def plan(slugs: list[str], profile: str, seed: int, folder: RunFolder) -> dict[s
     return {slug: cached_state(folder, slug, execution_key(slug, profile, seed)) for slug in slugs}
 
 
+def current_seeds(slugs: list[str], folder: RunFolder) -> dict[int, RunFolder]:
+    """The runs of `folder`'s profile in the same cache, its own first, whose every section is
+    executed and current (`plan`): the seeds a scorecard can set side by side."""
+    runs = {folder.seed: folder}
+    for root in sorted(folder.root.parent.glob(f"{folder.profile}-seed*")):
+        other = RunFolder(root)
+        if root.name.rsplit("-seed", 1)[1].isdigit() and other.seed not in runs:
+            if not any(plan(slugs, other.profile, other.seed, other).values()):
+                runs[other.seed] = other
+    return runs
+
+
 def print_plan(reasons: dict[str, str | None]) -> None:
     for number, (slug, reason) in enumerate(reasons.items(), 1):
         outcome = "cached" if reason is None else f"would execute ({reason})"
@@ -380,7 +400,15 @@ def render(slugs: list[str], folder: RunFolder, output: Path = REPO, strict: boo
     build_dir = output / "_build"
     index = build_dir / "html" / "index.html"
     stamp = build_dir / "render-key.txt"
-    key = _tree_digest([*(REPO / f for f in BOOK_FILES), REPO / "book", *executed]) + f" strict={strict}"
+    runs = current_seeds(slugs, folder)
+    results = {
+        seed: {slug: run.results_dir(slug) / "results.json" for slug in slugs} for seed, run in runs.items()
+    }
+    other_results = [
+        path for seed, paths in results.items() if seed != folder.seed for path in paths.values()
+    ]
+    key = _tree_digest([*(REPO / f for f in BOOK_FILES), REPO / "book", *executed, *other_results])
+    key += f" strict={strict}"
     if index.is_file() and stamp.is_file() and stamp.read_text() == key:
         print("book: unchanged, keeping the rendered HTML", flush=True)
         return index
@@ -394,8 +422,11 @@ def render(slugs: list[str], folder: RunFolder, output: Path = REPO, strict: boo
     install_mathjax(site / "_assets")
     for slug, path in zip(slugs, executed, strict=True):
         shutil.copy2(path, site / "notebooks" / f"{slug}.ipynb")
-    claims = claim_rows({slug: folder.results_dir(slug) / "results.json" for slug in slugs}, toc_parts())
-    (site / "scorecard.md").write_text(scorecard_page(claims))
+    parts = toc_parts()
+    by_seed = {seed: claim_rows(paths, parts) for seed, paths in results.items()}
+    claims = by_seed[folder.seed]
+    agreement = seed_agreement(by_seed) if len(by_seed) > 1 else None
+    (site / "scorecard.md").write_text(scorecard_page(claims, agreement))
 
     command = [
         str(Path(sys.executable).with_name("jupyter-book")),
@@ -413,7 +444,7 @@ def render(slugs: list[str], folder: RunFolder, output: Path = REPO, strict: boo
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
         raise BuildError(f"jupyter-book build failed (log: {build_dir / 'jupyter-book.log'}):\n{tail}")
-    write_rows(claims, build_dir / "html")
+    write_rows(with_agreement(claims, agreement), build_dir / "html")
     stamp.write_text(key)
     print(f"book: rendered in {time.perf_counter() - start:.1f} s -> {index}", flush=True)
     return index

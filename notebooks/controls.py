@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from helpers.book.intervals import Band, resample_counts
+from helpers.book.intervals import Band, Estimate, resample_counts
 from helpers.book.section import scale_table, start_section
 from helpers.dark_matter.controls import (
     GaussianTwin,
@@ -64,7 +64,7 @@ from helpers.dark_matter.controls import (
     train_on_gaussian,
 )
 from helpers.dark_matter.decomposition import context_split, decompose
-from helpers.dark_matter.suite_statistics import Estimate, headline_rows
+from helpers.dark_matter.suite_statistics import headline_rows
 from helpers.lm.data import LmData
 from helpers.lm.suite import sparsity_line
 from helpers.lm.tables import styled

@@ -46,7 +46,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from tqdm import tqdm
 
-from helpers.book.intervals import Band, interval_text, resample_counts
+from helpers.book.intervals import Band, Estimate, interval_text, resample_counts
 from helpers.book.section import scale_table, start_section
 from helpers.dark_matter.component_saes import (
     COMPONENTS,
@@ -62,7 +62,6 @@ from helpers.dark_matter.component_saes import (
 from helpers.dark_matter.decomposition import NORMS, context_split, decompose, split_by_context
 from helpers.dark_matter.figures import detection_by_decile, wider_pair_matrix
 from helpers.dark_matter.larger_saes import by_size, pair_gains, pair_label, wider_pair_names, wider_pairs
-from helpers.dark_matter.suite_statistics import Estimate
 from helpers.dark_matter.token_detection import decile_accuracy_gap, sae_firings, token_detection_scores
 from helpers.lm.activation_store import stream_rows
 from helpers.lm.data import LmData

@@ -50,6 +50,7 @@ from tqdm import tqdm
 
 from helpers.book.intervals import (
     Band,
+    Estimate,
     combined,
     interval_text,
     percentile_interval,
@@ -78,7 +79,6 @@ from helpers.dark_matter.larger_saes import (
 from helpers.dark_matter.suite_statistics import (
     FIT_RESAMPLES,
     FLAT_SHARE,
-    Estimate,
     asymptote_margin,
     headlines,
     seed_means,

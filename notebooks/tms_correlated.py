@@ -154,6 +154,33 @@ dense_correlated_min_cos = results.metric(
 results.metric("dense_probability", section.probabilities[0])
 for kind, run in runs.items():
     results.metric(f"{kind}_seed_miss_rate", run.seed_miss_rate(cosines[kind], tolerance=0.2))
+ORTHOGONAL, ANTIPODAL = 0.2, -0.9  # |cos| below, and cos below: EXPERIMENTS.md's thresholds
+by_probability = pd.DataFrame(
+    {
+        "p": section.probabilities,
+        "correlated: largest |cos|": [
+            cosines["correlated"][i].abs().max().item() for i in runs["correlated"].best
+        ],
+        "anticorrelated: largest cos": [
+            cosines["anticorrelated"][i].max().item() for i in runs["anticorrelated"].best
+        ],
+    }
+)
+orthogonal_at = by_probability.p[by_probability["correlated: largest |cos|"] < ORTHOGONAL].tolist()
+antipodal_at = by_probability.p[by_probability["anticorrelated: largest cos"] < ANTIPODAL].tolist()
+results.metric("probabilities_trained", len(by_probability))
+results.metric("correlated_orthogonal_share", len(orthogonal_at) / len(by_probability))
+results.metric("anticorrelated_antipodal_share", len(antipodal_at) / len(by_probability))
+results.label("orthogonal_at", ", ".join(f"{p:g}" for p in orthogonal_at) or "none")
+results.label("antipodal_at", ", ".join(f"{p:g}" for p in antipodal_at) or "none")
+dense_kept_apart = dense_correlated_min_cos < 0.9
+results.sentence(
+    "dense_reading",
+    "the correlated pairs are still kept apart there"
+    if dense_kept_apart
+    else "the correlated pairs are not kept apart at all: there the model already prefers the collapse "
+    "described next",
+)
 
 # %% [markdown]
 # At $p$ = {glue:text}`check_probability`, the largest $|\cos|$ within a correlated pair is
@@ -163,9 +190,17 @@ for kind, run in runs.items():
 # {glue:text}`anticorrelated_seed_miss_rate:.0f`% of single seeds end elsewhere (often with
 # the two antipodal lines holding the wrong partners), against
 # {glue:text}`correlated_seed_miss_rate:.0f`% for the correlated models. At the densest setting,
-# $p$ = {glue:text}`dense_probability`, the correlated pairs are not kept apart at all (smallest
-# within-pair cosine {glue:text}`dense_correlated_min_cos:.2f`): there the model already prefers
-# the collapse described next.
+# $p$ = {glue:text}`dense_probability`, the smallest within-pair cosine of the correlated pairs is
+# {glue:text}`dense_correlated_min_cos:.2f`: {glue:md}`dense_reading`.
+#
+# Over all {glue:text}`probabilities_trained` probabilities, the correlated pairs are orthogonal
+# (largest $|\cos|$ below 0.2) at $p$ = {glue:md}`orthogonal_at`, and the anticorrelated pairs
+# antipodal (largest cosine below −0.9) at $p$ = {glue:md}`antipodal_at`:
+
+# %%
+display(by_probability.style.format({"p": "{:g}"}, precision=3).hide(axis="index"))
+
+# %% [markdown]
 #
 # ## Collapse onto the principal component
 #
@@ -194,9 +229,16 @@ collapsed_norms = torch.cat(
 results.metric("few_pairs_collapsed_share", collapsed_share[0])
 results.metric("most_pairs", pair_counts[-1])
 most_collapsed = results.metric("most_pairs_collapsed_share", collapsed_share[-1])
-collapsed_mean_norm = results.metric(
-    "collapsed_mean_norm", collapsed_norms.mean().item() if len(collapsed_norms) else 0.0
-)
+if len(collapsed_norms):
+    results.metric("collapsed_mean_norm", collapsed_norms.mean().item())
+    results.sentence(
+        "collapsed_norm_reading",
+        f"Collapsed features have a mean length of {collapsed_norms.mean().item():.2f}, against "
+        "$1/\\sqrt{2} \\approx 0.71$ for a pair stored as its principal component (the least-squares "
+        "way to read both features back from their sum).",
+    )
+else:
+    results.sentence("collapsed_norm_reading", "No pair collapsed, so there is no collapsed length to read.")
 
 # %%
 fig, axes = plt.subplots(1, len(pair_counts), figsize=(2.6 * len(pair_counts), 3.0), squeeze=False)
@@ -208,39 +250,51 @@ plt.show()
 # %% [markdown]
 # With {glue:text}`n_pairs` correlated pairs a share of {glue:text}`few_pairs_collapsed_share:.2f`
 # of them is collapsed; with {glue:text}`most_pairs` pairs, a share of
-# {glue:text}`most_pairs_collapsed_share:.2f`. Collapsed features have a mean length of
-# {glue:text}`collapsed_mean_norm:.2f`, close to $1/\sqrt{2} \approx 0.71$: each pair is stored as
-# its principal component, and the pairs then share the plane in superposition with each other.
+# {glue:text}`most_pairs_collapsed_share:.2f`. {glue:md}`collapsed_norm_reading`
 
 # %% [markdown]
 # ## Claims
 
 # %%
 p_check = section.check_probability
-results.claim(
-    "correlated_orthogonal",
-    "Correlated features prefer orthogonal directions.",
-    "correlated pairs orthogonal (a 'local orthogonal basis')",
-    f"largest |cos| within a correlated pair: {correlated_max_abs_cos:.3f} (p = {p_check})",
-    criterion=(
-        f"yes if the largest |cos| within a correlated pair of the kept model at p = {p_check} is < 0.2; "
-        "partly if < 0.5"
+cos_text = {
+    kind: ", ".join(
+        f"{v:+.2f} at {p:g}" for p, v in zip(by_probability.p, by_probability[column], strict=True)
+    )
+    for kind, column in (
+        ("correlated", "correlated: largest |cos|"),
+        ("anticorrelated", "anticorrelated: largest cos"),
+    )
+}
+for claim_id, claim, paper, kind, held_at, rule in (
+    (
+        "correlated_orthogonal",
+        "Correlated features prefer orthogonal directions.",
+        "correlated pairs orthogonal (a 'local orthogonal basis')",
+        "correlated",
+        orthogonal_at,
+        f"the largest |cos| within a correlated pair of the kept model is below {ORTHOGONAL}",
     ),
-    holds=verdict(correlated_max_abs_cos < 0.2, correlated_max_abs_cos < 0.5),
-    estimate=correlated_max_abs_cos,
-)
-results.claim(
-    "anticorrelated_antipodal",
-    "Anticorrelated features prefer antipodal directions.",
-    "anticorrelated pairs antipodal",
-    f"largest cos within an anticorrelated pair: {anticorrelated_max_cos:.3f} (p = {p_check})",
-    criterion=(
-        f"yes if the largest cos within an anticorrelated pair of the kept model at p = {p_check} is < −0.9; "
-        "partly if < −0.5"
+    (
+        "anticorrelated_antipodal",
+        "Anticorrelated features prefer antipodal directions.",
+        "anticorrelated pairs antipodal",
+        "anticorrelated",
+        antipodal_at,
+        f"the largest cos within an anticorrelated pair of the kept model is below {ANTIPODAL}",
     ),
-    holds=verdict(anticorrelated_max_cos < -0.9, anticorrelated_max_cos < -0.5),
-    estimate=anticorrelated_max_cos,
-)
+):
+    results.claim(
+        claim_id,
+        claim,
+        paper,
+        f"holds at p = {', '.join(f'{p:g}' for p in held_at) or 'none'} of {len(by_probability)} "
+        f"(largest {'|cos|' if kind == 'correlated' else 'cos'}: {cos_text[kind]})",
+        criterion=f"at each trained feature probability, {rule}: yes if at every probability, partly if at "
+        "some (the ours column says which), no if at none",
+        holds=verdict(len(held_at) == len(by_probability), len(held_at) > 0),
+        estimate=len(held_at) / len(by_probability),
+    )
 results.claim(
     "pca_collapse",
     "With more correlated features than the model can keep orthogonal, it collapses them onto their "
@@ -260,13 +314,13 @@ display(Markdown(results.claim_table()))
 # %% [markdown]
 # ## Summary
 #
-# Correlation decides the geometry. At $p$ = {glue:text}`check_probability`, features that fire
-# together are kept at right angles (largest $|\cos|$ within a correlated pair
-# {glue:text}`correlated_max_abs_cos:.3f`), and features that never fire together share a line in
-# opposite directions (largest cosine within an anticorrelated pair
-# {glue:text}`anticorrelated_max_cos:.3f`). With {glue:text}`most_pairs` correlated pairs, more than
-# two dimensions can keep apart, a share of {glue:text}`most_pairs_collapsed_share:.2f` of the pairs
-# is stored as one direction, its principal component (with {glue:text}`n_pairs` pairs:
-# {glue:text}`few_pairs_collapsed_share:.2f`). Finding the anticorrelated arrangement depends strongly
-# on the initialisation ({glue:text}`anticorrelated_seed_miss_rate:.0f`% of single seeds miss it),
-# which is why we keep the lowest-loss of several seeds.
+# At $p$ = {glue:text}`check_probability`, the largest $|\cos|$ within a correlated pair is
+# {glue:text}`correlated_max_abs_cos:.3f` (orthogonal: 0) and the largest cosine within an
+# anticorrelated pair {glue:text}`anticorrelated_max_cos:.3f` (antipodal: −1); over the trained
+# probabilities, the correlated pairs are orthogonal at $p$ = {glue:md}`orthogonal_at` and the
+# anticorrelated pairs antipodal at $p$ = {glue:md}`antipodal_at`. With {glue:text}`most_pairs`
+# correlated pairs, more than two dimensions can keep apart, a share of
+# {glue:text}`most_pairs_collapsed_share:.2f` of the pairs is collapsed onto one direction (with
+# {glue:text}`n_pairs` pairs: {glue:text}`few_pairs_collapsed_share:.2f`). Single seeds miss the
+# anticorrelated arrangement {glue:text}`anticorrelated_seed_miss_rate:.0f`% of the time, which is
+# why we keep the lowest-loss of several seeds.

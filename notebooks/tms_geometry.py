@@ -42,10 +42,19 @@ OVERRIDES = {}  # e.g. {"tms_geometry.steps": 2000}
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
+from helpers.book.intervals import (
+    Band,
+    Estimate,
+    interval_text,
+    percentile_interval,
+    ratio_replicates,
+    resample_counts,
+)
 from helpers.book.results import verdict
 from helpers.book.section import scale_table, start_section
 from helpers.toys.figures import polytope_drawing
@@ -58,6 +67,8 @@ from helpers.toys.polytopes import (
     longest_run_near,
     near_sticky_fraction,
     project_onto_span,
+    shape_kind,
+    sticky_share_by_chance,
     subspace_shapes,
 )
 from helpers.toys.sweep import sweep_features, train_sweep
@@ -185,6 +196,44 @@ plt.show()
 # {glue:text}`checked_features` features are represented, and a share of
 # {glue:text}`sticky_share:.2f` of them sit within ±0.05 of a sticky fraction.
 #
+# **Against chance.** The windows of ±0.05 around the six fractions cover much of the range a
+# dimensionality can take, so a high share alone says little. The null: dimensionalities spread
+# uniformly over the range the represented features' own dimensionalities span, which puts the
+# windows' share of that range within ±0.05 of a fraction. We compare over every seed's model at the
+# checked sparsities (not only the kept seed's), and resample those models for the interval.
+
+# %%
+units = torch.tensor([i for i in range(len(W)) if in_range[i // n_seeds]])
+unit_kept = represented(W[units])
+unit_dims = feature_dimensionality(W[units])
+unit_sticky = near_sticky_fraction(unit_dims) & unit_kept
+dims_seen = unit_dims[unit_kept]
+chance = sticky_share_by_chance(dims_seen.min().item(), dims_seen.max().item())
+unit_counts = resample_counts(len(units), seed=SEED)
+unit_weights = np.vstack([np.ones((1, len(units))), unit_counts])
+unit_labels = np.arange(len(units))
+sticky_rows = ratio_replicates(
+    unit_sticky.sum(1).cpu().numpy(), unit_kept.sum(1).cpu().numpy(), unit_labels, unit_weights
+)
+sticky_excess = sticky_rows - chance
+sticky_interval = percentile_interval(sticky_excess[1:], sticky_excess[0])
+results.metric("sticky_models", len(units))
+results.metric("sticky_share_all_seeds", sticky_rows[0])
+results.metric("sticky_chance_share", chance)
+results.metric("dimensionality_low", dims_seen.min().item())
+results.metric("dimensionality_high", dims_seen.max().item())
+results.metric("sticky_excess", sticky_excess[0])
+results.metric("sticky_excess_low", sticky_interval[0])
+results.metric("sticky_excess_high", sticky_interval[1])
+
+# %% [markdown]
+# Over the {glue:text}`sticky_models` models, a share of {glue:text}`sticky_share_all_seeds:.2f` of
+# the represented features are sticky; their dimensionalities span
+# {glue:text}`dimensionality_low:.2f` to {glue:text}`dimensionality_high:.2f`, of which the windows
+# cover a share of {glue:text}`sticky_chance_share:.2f`. The excess over chance is
+# {glue:text}`sticky_excess:+.2f` (95% interval over the models {glue:text}`sticky_excess_low:+.2f`
+# to {glue:text}`sticky_excess_high:+.2f`).
+#
 # ## The polytopes behind the fractions
 #
 # Features with a sticky dimensionality should come in small groups that share a subspace
@@ -212,6 +261,40 @@ polytope_share = results.metric(
     "polytope_feature_share", named["size"].sum() / max(shape_table["size"].sum(), 1)
 )
 distinct_polytopes = results.metric("distinct_polytopes", named["shape"].nunique())
+# every seed's model at the checked sparsities: features by the kind of group they are in
+unit_shapes = pd.DataFrame(
+    [
+        {"unit": u, "kind": shape_kind(shape["size"], shape["rank"]), **shape}
+        for u, instance in enumerate(units.tolist())
+        for shape in subspace_shapes(W[instance], torch.nonzero(unit_kept[u]).flatten(), link_threshold)
+    ]
+)
+by_kind = unit_shapes.pivot_table(index="unit", columns="kind", values="size", aggfunc="sum", fill_value=0)
+by_kind = by_kind.reindex(index=range(len(units)), columns=["trivial", "polytope", "other"], fill_value=0)
+shared = (by_kind["polytope"] + by_kind["other"]).to_numpy(float)
+results.metric("features_in_trivial_groups", int(by_kind["trivial"].sum()))
+results.metric("features_in_polytopes", int(by_kind["polytope"].sum()))
+results.metric("features_in_other_groups", int(by_kind["other"].sum()))
+nontrivial_shapes = sorted(unit_shapes.loc[unit_shapes.kind == "polytope", "shape"].unique())
+if shared.sum() > 0:
+    polytope_rows = ratio_replicates(by_kind["polytope"].to_numpy(float), shared, unit_labels, unit_weights)
+    finite = polytope_rows[1:][np.isfinite(polytope_rows[1:])]  # a resample may draw no shared group
+    nontrivial_share = Estimate.of(polytope_rows[0], finite)
+    results.metric("nontrivial_polytope_share", nontrivial_share.value)
+    results.metric("nontrivial_polytope_share_low", nontrivial_share.interval[0])
+    results.metric("nontrivial_polytope_share_high", nontrivial_share.interval[1])
+    results.sentence(
+        "polytope_reading",
+        f"Of the features that share a subspace with others beyond an antipodal pair, a share of "
+        f"{nontrivial_share.value:.2f} ({interval_text(nontrivial_share.interval, '.2f')}) form a named "
+        f"polytope ({', '.join(nontrivial_shapes) or 'none'}); the rest form groups no polytope names.",
+    )
+else:
+    nontrivial_share = None
+    results.sentence(
+        "polytope_reading",
+        "No feature shares a subspace with others beyond an antipodal pair: none found to name.",
+    )
 
 # %%
 display(
@@ -223,7 +306,12 @@ display(
 # %% [markdown]
 # A share of {glue:text}`polytope_feature_share:.2f` of the represented features in the checked
 # range belong to a group shaped like one of the named polytopes, and we find
-# {glue:text}`distinct_polytopes` different ones. Below, one example of each shape that spans
+# {glue:text}`distinct_polytopes` different ones; but a dedicated dimension and an antipodal pair
+# count among those, and neither is a polytope in the paper's sense. Over every seed's model at the
+# checked sparsities, {glue:text}`features_in_trivial_groups` features sit in dedicated dimensions or
+# antipodal pairs, {glue:text}`features_in_polytopes` in named polytopes (triangles, squares,
+# pentagons, tetrahedra, square antiprisms) and {glue:text}`features_in_other_groups` in groups of
+# no named shape. {glue:md}`polytope_reading` Below, one example of each shape that spans
 # two or three dimensions, searched in every seed at every sparsity (they are rarer than pairs,
 # and any trained model may hold one), projected onto its own span (the top singular directions
 # of the group's columns of $W$).
@@ -268,30 +356,44 @@ results.claim(
     holds=verdict(plateau_length >= 2, plateau_length == 1),
     estimate=plateau_length,
 )
+ABOVE_CHANCE = Band(low=0.0)
 results.claim(
     "sticky_fractions",
     "Feature dimensionalities cluster at sticky fractions 1, 3/4, 2/3, 1/2, 2/5, 3/8.",
     "most features at these fractions (paper's scatter)",
-    f"{sticky_share:.0%} of {checked_features} represented features within ±0.05, "
-    f"where dimensions per feature is in [1/3, 1]",
+    f"{sticky_rows[0]:.0%} of the represented features within ±0.05 of one, against {chance:.0%} by chance: "
+    f"excess {sticky_excess[0]:+.2f} {interval_text(sticky_interval, '+.2f')} over {len(units)} models",
     criterion=(
-        "yes if at least 60% of the represented features, at the sparsities where dimensions per feature "
-        "is in [1/3, 1], have a dimensionality within ±0.05 of a sticky fraction; partly if at least 40%"
+        "the share of represented features within ±0.05 of a sticky fraction, minus the share "
+        "dimensionalities spread uniformly over their observed range would have, over every seed's model "
+        "at the sparsities where dimensions per feature is in [1/3, 1], with its bootstrap interval over "
+        f"those models: {ABOVE_CHANCE.rule()}"
     ),
-    holds=verdict(sticky_share >= 0.6, sticky_share >= 0.4),
-    estimate=sticky_share,
+    holds=ABOVE_CHANCE.verdict(sticky_interval),
+    estimate=sticky_excess[0],
+    interval=sticky_interval,
 )
+MOST = Band(low=0.5)
 results.claim(
     "uniform_polytopes",
-    "Features sharing a subspace form uniform polytopes (pairs, triangles, pentagons, tetrahedra, ...).",
+    "Features sharing a subspace form uniform polytopes (triangles, pentagons, tetrahedra, ...).",
     "each sticky fraction is one polytope in its own subspace",
-    f"{polytope_share:.0%} of the represented features lie in named polytopes; "
-    f"shapes found: {', '.join(shapes_found)}",
-    criterion=(
-        "yes if at least 60% of the represented features in that range lie in groups shaped like a named "
-        "polytope and at least 2 different shapes occur; partly if at least 30% do"
+    (
+        f"{nontrivial_share.value:.0%} of the features in groups beyond dedicated dimensions and "
+        f"antipodal pairs form a named polytope {interval_text(nontrivial_share.interval, '.2f')}; shapes: "
+        f"{', '.join(nontrivial_shapes) or 'none'}"
+        if nontrivial_share
+        else "no feature shares a subspace beyond an antipodal pair: none found"
     ),
-    holds=verdict(polytope_share >= 0.6 and distinct_polytopes >= 2, polytope_share >= 0.3),
+    criterion=(
+        "among the represented features that share a subspace with others beyond an antipodal pair, over "
+        "every seed's model at the checked sparsities, the share in a named polytope (triangle, square, "
+        f"pentagon, tetrahedron, square antiprism), with its bootstrap interval over those models: "
+        f"{MOST.rule()}; no if there are no such features"
+    ),
+    holds=MOST.verdict(nontrivial_share.interval) if nontrivial_share else "no",
+    estimate=nontrivial_share.value if nontrivial_share else None,
+    interval=nontrivial_share.interval if nontrivial_share else None,
 )
 display(Markdown(results.claim_table()))
 

@@ -163,3 +163,44 @@ def rank_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     x_centred = x_ranks - x_ranks.mean()
     y_centred = y_ranks - y_ranks.mean(-1, keepdims=True)
     return (y_centred @ x_centred) / np.sqrt((y_centred**2).sum(-1) * (x_centred @ x_centred))
+
+
+def seed_weights(n_seeds: int, n_rows: int, stream: int) -> np.ndarray:
+    """`[n_rows, n_seeds]`: how often each seed counts in each row; row 0 (the whole sample) takes
+    each once, the other rows draw the seeds with replacement from resample stream `stream` (one
+    seed alone is always taken)."""
+    weights = np.ones((n_rows, n_seeds))
+    if n_seeds > 1:
+        weights[1:] = resample_counts(n_seeds, resamples=n_rows - 1, seed=stream)
+    return weights
+
+
+def seed_mean(values: np.ndarray, stream: int) -> np.ndarray:
+    """`[n_rows]`: the mean over seeds of `values` (`[n_rows, n_seeds]`; row 0 the whole sample,
+    the others resamples), each row after the first drawing the seeds with replacement from
+    resample stream `stream` (`seed_weights`)."""
+    weights = seed_weights(values.shape[-1], values.shape[0], stream)
+    return (values * weights).sum(-1) / values.shape[-1]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic measured on the whole sample, and its 95% interval."""
+
+    value: float
+    interval: tuple[float, float]
+
+    @classmethod
+    def of(cls, value: float, replicates: np.ndarray) -> Estimate:
+        """`value` with the percentile interval of its bootstrap `replicates` (reaching `value`)."""
+        return cls(float(value), percentile_interval(replicates, float(value)))
+
+    @classmethod
+    def from_rows(cls, rows: np.ndarray) -> Estimate:
+        """From a statistic evaluated under weights whose first row is all ones (the whole sample)
+        and whose other rows are bootstrap resamples: row 0 is the value, the rest its replicates."""
+        return cls.of(rows[0], rows[1:])
+
+    def text(self, spec: str = ".3f") -> str:
+        """`value [low, high]` for a table cell."""
+        return f"{self.value:{spec}} {interval_text(self.interval, spec)}"

@@ -1,11 +1,12 @@
 """The book's scorecard: every section's claims in one table, read from the run's `results.json`.
 
-    python -m helpers.book.scorecard [--profile cpu] [--seed 0] [--format table|csv|json]
+    python -m helpers.book.scorecard [--profile cpu] [--seeds 0,1,2] [--format table|csv|json]
 
 prints the rows of an executed run (`python -m helpers.build` at that profile and seed), so that two
-runs (two seeds, two profiles, two commits) can be diffed. The build renders the same rows as the
-book's scorecard page (`scorecard_page`) and writes them beside the HTML as `claims.json` and
-`claims.csv` (`write_rows`).
+runs (two seeds, two profiles, two commits) can be diffed; with several seeds, each claim's verdict
+at each seed and whether they agree (`make scorecard` executes the seeds first). The build renders
+the same rows as the book's scorecard page (`scorecard_page`) and writes them beside the HTML as
+`claims.json` and `claims.csv` (`write_rows`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,29 @@ def claim_rows(results: Mapping[str, Path], parts: Mapping[str, str]) -> pd.Data
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def seed_agreement(rows_by_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
+    """Each claim's verdict at each seed (columns `seed N`, in the order given; empty where a seed's
+    run lacks the claim) and `across seeds`: "agrees" when every seed that has it (two or more) gives
+    one verdict, else the count of each verdict, e.g. "flips: yes 2, no 1"."""
+    keys = ["part", "section", "id"]
+    table = None
+    for seed, rows in rows_by_seed.items():
+        column = rows[keys + ["verdict"]].rename(columns={"verdict": f"seed {seed}"})
+        table = column if table is None else table.merge(column, on=keys, how="outer", sort=False)
+    seeds = [f"seed {seed}" for seed in rows_by_seed]
+
+    def agreement(verdicts: pd.Series) -> str:
+        counts = verdicts.dropna().value_counts()
+        if counts.sum() < 2:
+            return "one seed only"
+        if len(counts) == 1:
+            return "agrees"
+        return "flips: " + ", ".join(f"{v} {counts[v]}" for v in VERDICTS if v in counts)
+
+    table["across seeds"] = table[seeds].apply(agreement, axis=1)
+    return table.fillna("")
+
+
 def verdict_counts(rows: pd.DataFrame) -> pd.DataFrame:
     """Claims per Part (in reading order) and verdict, with totals."""
     counts = pd.crosstab(rows.part, rows.verdict).reindex(columns=list(VERDICTS), fill_value=0)
@@ -79,12 +103,22 @@ def _number(value: float | None) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.3g}"
 
 
-def scorecard_page(rows: pd.DataFrame) -> str:
+def with_agreement(rows: pd.DataFrame, agreement: pd.DataFrame | None) -> pd.DataFrame:
+    """`rows` with `seed_agreement`'s columns beside each claim, where there is an agreement."""
+    if agreement is None:
+        return rows
+    return rows.merge(agreement, on=["part", "section", "id"], how="left", sort=False)
+
+
+def scorecard_page(rows: pd.DataFrame, agreement: pd.DataFrame | None = None) -> str:
     """The scorecard as a MyST page: the counts per Part and verdict, then every claim under its
-    Part, each linked to its section."""
+    Part, each linked to its section; with `agreement` (`seed_agreement`), each claim's verdicts
+    across seeds too."""
     runs = sorted({(p, int(s)) for p, s in zip(rows.profile, rows.seed, strict=True)})
     run = ", ".join(f"profile `{p}`, seed {s}" for p, s in runs)
     counts = verdict_counts(rows)
+    rows = with_agreement(rows, agreement)
+    seeds = [c for c in rows.columns if c.startswith("seed ")]
     lines = [
         "# Scorecard",
         "",
@@ -101,25 +135,29 @@ def scorecard_page(rows: pd.DataFrame) -> str:
     ]
     for part, row in counts.iterrows():
         lines.append(f"| {_cell(part)} | " + " | ".join(str(int(v)) for v in row) + " |")
-    for part, claims in rows.groupby("part", sort=False):
+    headers = ["Section", "Claim", "Paper", "Ours", "Criterion", "Estimate", "Interval", "Holds here?"]
+    if seeds:
+        flips = int(rows["across seeds"].str.startswith("flips").sum())
         lines += [
             "",
-            f"## {part}",
-            "",
-            "| Section | Claim | Paper | Ours | Criterion | Estimate | Interval | Holds here? |",
-            "|" + " --- |" * 8,
+            f"Across {', '.join(seeds)} (every section executed and current at each): {flips} of "
+            f"{len(rows)} claims change verdict between seeds; the last column says which.",
         ]
-        for row in claims.itertuples():
-            interval = (
-                "–" if row.low is None or pd.isna(row.low) else f"[{_number(row.low)}, {_number(row.high)}]"
-            )
+        headers.append("Across seeds")
+    for part, claims in rows.groupby("part", sort=False):
+        lines += ["", f"## {part}", "", "| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+        for row in claims.to_dict("records"):
+            low, high = row["low"], row["high"]
+            interval = "–" if low is None or pd.isna(low) else f"[{_number(low)}, {_number(high)}]"
             cells = [
-                f"{{doc}}`notebooks/{row.section}`",
-                *(_cell(v) for v in (row.claim, row.paper, row.ours, row.criterion)),
-                _number(row.estimate),
+                f"{{doc}}`notebooks/{row['section']}`",
+                *(_cell(row[key]) for key in ("claim", "paper", "ours", "criterion")),
+                _number(row["estimate"]),
                 interval,
-                MARK[row.verdict],
+                MARK[row["verdict"]],
             ]
+            if seeds:
+                cells.append(_cell(row["across seeds"]))
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -131,6 +169,18 @@ def write_rows(rows: pd.DataFrame, folder: Path) -> None:
     rows.to_csv(folder / "claims.csv", index=False)
 
 
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give seeds as integers joined by commas, e.g. 0,1,2"
+        ) from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r} names a seed twice")
+    return seeds
+
+
 def main(argv: list[str] | None = None) -> int:
     from helpers.build import RunFolder, toc_parts  # the build renders this module's page
 
@@ -138,31 +188,49 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m helpers.book.scorecard", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--profile", default="cpu", help="the run's profile (default cpu)")
-    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
+    parser.add_argument(
+        "--seeds",
+        type=_seeds,
+        default=[0],
+        help="the runs' seeds, e.g. 0,1,2: verdicts side by side (default 0)",
+    )
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     args = parser.parse_args(argv)
-    folder = RunFolder.for_run(args.profile, args.seed)
     parts = toc_parts()
-    results = {slug: folder.results_dir(slug) / "results.json" for slug in parts}
-    missing = [slug for slug, path in results.items() if not path.is_file()]
+    by_seed, missing = {}, []
+    for seed in args.seeds:
+        folder = RunFolder.for_run(args.profile, seed)
+        results = {slug: folder.results_dir(slug) / "results.json" for slug in parts}
+        absent = [slug for slug, path in results.items() if not path.is_file()]
+        missing += [f"{slug} (seed {seed})" for slug in absent]
+        try:
+            by_seed[seed] = claim_rows({s: p for s, p in results.items() if s not in absent}, parts)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     if missing:
-        print(f"not executed at {args.profile}, seed {args.seed}: {', '.join(missing)}", file=sys.stderr)
-    try:
-        rows = claim_rows({s: p for s, p in results.items() if s not in missing}, parts)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        print(f"not executed at {args.profile}: {', '.join(missing)}", file=sys.stderr)
+    rows = by_seed[args.seeds[0]]
     if rows.empty:
         return 1
+    if len(by_seed) > 1:
+        rows = with_agreement(rows, seed_agreement(by_seed))
     if args.format == "csv":
         rows.to_csv(sys.stdout, index=False)
     elif args.format == "json":
         print(rows.to_json(orient="records", indent=2, force_ascii=False))
     else:
-        table = rows[["section", "id", "verdict", "estimate", "low", "high"]]
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        columns = ["section", "id", "verdict", "estimate", "low", "high"]
+        if len(by_seed) > 1:
+            columns = ["section", "id", *(f"seed {seed}" for seed in by_seed), "across seeds"]
+        print(rows[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print()
-        print(verdict_counts(rows).to_string())
+        print(verdict_counts(by_seed[args.seeds[0]]).to_string())
+        if len(by_seed) > 1:
+            flips = int(rows["across seeds"].str.startswith("flips").sum())
+            print(
+                f"\n{flips} of {len(rows)} claims change verdict across seeds {', '.join(map(str, by_seed))}."
+            )
     return 1 if missing else 0
 
 

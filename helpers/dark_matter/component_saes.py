@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from sae_lens import SAE
 
-from helpers.book.intervals import ratio_replicates
+from helpers.book.intervals import ratio_replicates, seed_mean
 from helpers.dark_matter.decomposition import (
     NORMS,
     AffineMap,
@@ -26,7 +26,6 @@ from helpers.dark_matter.decomposition import (
     TokenSplit,
     linear_prediction_scores,
 )
-from helpers.dark_matter.suite_statistics import seed_mean
 from helpers.lm.activation_store import ActivationStore, stream_rows
 from helpers.lm.suite import REPLICA_SEED_STRIDE, fold_normalisation
 from helpers.lm.topk_training import Plateau, PlateauLog, TopKTraining, TrainingLog, train_topk_sae_to_plateau

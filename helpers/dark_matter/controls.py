@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from sae_lens import SAE
 
+from helpers.book.intervals import Estimate
 from helpers.dark_matter.decomposition import ErrorDecomposition, TokenSplit, scalar_prediction_scores
-from helpers.dark_matter.suite_statistics import Estimate
 from helpers.dark_matter.synthetic_activations import sae_noise_sweep, table1_rows
 from helpers.lm.activation_store import stream_rows
 from helpers.lm.suite import SaeEntry, SuiteTraining, fold_normalisation, training_recipe

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from helpers.book.intervals import percentile_interval
+from helpers.book.intervals import Estimate, percentile_interval
 from helpers.dark_matter.decomposition import ErrorDecomposition, ExplainedVariance, TokenSplit, decompose
 from helpers.dark_matter.pursuit import PursuitReconstructor
-from helpers.dark_matter.suite_statistics import Estimate
 
 
 def within(split: TokenSplit, rows: np.ndarray) -> TokenSplit:

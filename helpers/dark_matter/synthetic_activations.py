@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from helpers.book.intervals import resample_counts
+from helpers.book.intervals import Estimate, resample_counts
 from helpers.dark_matter.decomposition import (
     AffineMap,
     ExplainedVariance,
@@ -29,7 +29,6 @@ from helpers.dark_matter.decomposition import (
     r2_score,
     split_by_context,
 )
-from helpers.dark_matter.suite_statistics import Estimate
 
 SWEEP_CHUNK_ROWS = 2048
 

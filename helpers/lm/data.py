@@ -209,9 +209,13 @@ class LmData:
 
     @property
     def splice_threshold(self) -> float:
+        """The norm above which a spliced token keeps its own activation, by the profile's choice."""
+        return self.splice_threshold_with(self.choice)
+
+    def splice_threshold_with(self, choice: DataChoice) -> float:
         """The norm above which a spliced token keeps its own activation: the outlier threshold
-        where the profile leaves outliers out, else none."""
-        return self.outlier_threshold if self.config.norm_filter else float("inf")
+        where `choice` leaves outliers out, else none."""
+        return self.outlier_threshold if choice.norm_filter else float("inf")
 
     @functools.cached_property
     def train_rows(self) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from sae_lens import SAE
 
+from helpers.book.intervals import ratio_replicates
 from helpers.lm.activation_store import stream_rows
 from helpers.lm.model import LanguageModel, Site, Splice, losses_from_residual, run_model
 
@@ -28,6 +29,12 @@ class Reconstruction:
     @property
     def fvu(self) -> float:
         return float(self.squared_error.sum() / self.squared_deviation.sum())
+
+    def fvu_rows(self, groups: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """`[1 + resamples]`: FVU on all the rows, then under each resample (`counts`,
+        `[resamples, units]`) of the units that `groups` labels 0..n-1 row by row (e.g. contexts)."""
+        weights = np.vstack([np.ones((1, counts.shape[1])), counts])
+        return ratio_replicates(self.squared_error, self.squared_deviation, groups, weights)
 
     def fvu_where(self, rows: np.ndarray) -> float:
         """FVU over the rows a boolean mask (or index array) selects."""

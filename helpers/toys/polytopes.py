@@ -52,6 +52,35 @@ def near_sticky_fraction(dimensionality: torch.Tensor, tolerance: float = 0.05) 
     return sticky_fraction_distance(dimensionality) <= tolerance
 
 
+def sticky_share_by_chance(low: float, high: float, tolerance: float = 0.05) -> float:
+    """The share of `[low, high]` within `tolerance` of a sticky fraction: the sticky share that
+    dimensionalities spread uniformly over that range would have (the null of clustering)."""
+    if not low < high:
+        raise ValueError(f"the range [{low}, {high}] is empty.")
+    if tolerance < 0:
+        raise ValueError(f"tolerance = {tolerance} must be non-negative.")
+    windows = sorted((max(v - tolerance, low), min(v + tolerance, high)) for v, _ in STICKY_FRACTIONS)
+    covered, reach = 0.0, low
+    for start, end in windows:
+        start = max(start, reach)
+        if end > start:
+            covered += end - start
+            reach = end
+    return covered / (high - low)
+
+
+TRIVIAL_SHAPES = ("dedicated dimension", "antipodal pair")  # a feature alone, or with its negative
+
+
+def shape_kind(size: int, rank: int) -> str:
+    """ "trivial" (a dedicated dimension or an antipodal pair), "polytope" (another named shape:
+    a triangle, square, pentagon, tetrahedron or square antiprism) or "other" (an unnamed group)."""
+    name = POLYTOPE_NAMES.get((size, rank))
+    if name is None:
+        return "other"
+    return "trivial" if name in TRIVIAL_SHAPES else "polytope"
+
+
 def longest_run_near(values: torch.Tensor, target: float, tolerance: float) -> int:
     """Length of the longest run of consecutive `values` within `tolerance` of `target`."""
     longest = current = 0

@@ -14,6 +14,7 @@ from helpers.book.intervals import (
     rank_correlation,
     ratio_replicates,
     resample_counts,
+    seed_weights,
     slope,
 )
 
@@ -118,3 +119,11 @@ def test_ratio_replicates_weigh_each_unit_by_its_count():
     groups = np.array([0, 0, 1, 1])
     counts = np.array([[1.0, 1.0], [2.0, 0.0], [0.0, 2.0]])
     np.testing.assert_allclose(ratio_replicates(numerator, denominator, groups, counts), [10 / 6, 1.5, 7 / 4])
+
+
+def test_seed_weights_take_every_seed_once_then_draw_with_replacement():
+    weights = seed_weights(3, 200, stream=0)
+    assert (weights[0] == 1).all() and (weights.sum(1) == 3).all()
+    assert (weights[1:] != 1).any(axis=1).mean() > 0.5  # most resamples repeat a seed
+    assert (seed_weights(1, 5, stream=0) == 1).all()
+    assert np.array_equal(seed_weights(3, 50, stream=2), seed_weights(3, 50, stream=2))

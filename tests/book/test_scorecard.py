@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from helpers.book.results import Results
-from helpers.book.scorecard import claim_rows, scorecard_page, verdict_counts, write_rows
-from helpers.build import toc_notebooks, toc_parts
+from helpers.book.scorecard import claim_rows, scorecard_page, seed_agreement, verdict_counts, write_rows
+from helpers.build import RunFolder, current_seeds, toc_notebooks, toc_parts
 
 
 def section_results(tmp_path, slug, verdicts, seed=0):
@@ -77,3 +77,31 @@ def test_every_section_of_the_contents_has_its_part():
     parts = toc_parts()
     assert list(parts) == toc_notebooks()
     assert all(caption.startswith("Part ") for caption in parts.values())
+
+
+def test_verdicts_across_seeds_say_which_claims_flip(tmp_path):
+    parts = {"tms_intro": "Part I"}
+    by_seed = {
+        seed: claim_rows(
+            {"tms_intro": section_results(tmp_path / str(seed), "tms_intro", verdicts, seed)}, parts
+        )
+        for seed, verdicts in ((0, ["yes", "no", "yes"]), (1, ["yes", "yes", "yes"]), (2, ["yes", "no"]))
+    }
+    table = seed_agreement(by_seed)
+    assert table.columns.tolist() == ["part", "section", "id", "seed 0", "seed 1", "seed 2", "across seeds"]
+    assert table["across seeds"].tolist() == ["agrees", "flips: yes 1, no 2", "agrees"]
+    assert table.loc[2, "seed 2"] == "", "a seed without the claim leaves its cell empty"
+    alone = seed_agreement({0: by_seed[0], 1: by_seed[0].iloc[:0]})
+    assert set(alone["across seeds"]) == {"one seed only"}, "one run cannot agree with itself"
+    page = scorecard_page(by_seed[0], table)
+    assert "1 of 3 claims change verdict between seeds" in page
+    assert page.count("| flips: yes 1, no 2 |") == 1
+
+
+def test_the_build_sets_only_current_runs_of_the_same_profile_side_by_side(tmp_path):
+    book = tmp_path / "book"
+    folder = RunFolder(book / "smoke-seed0")
+    for name in ("smoke-seed1", "smoke-seedx", "cpu-seed2"):
+        (book / name / "keys").mkdir(parents=True)
+    assert (folder.profile, folder.seed) == ("smoke", 0)
+    assert list(current_seeds(["tms_intro"], folder)) == [0], "seed 1 has executed nothing"

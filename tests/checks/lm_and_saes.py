@@ -17,3 +17,8 @@ def check(results: dict) -> None:
     assert 0 <= metrics["share_k_falls_with_width"] <= 1 and 0 <= metrics["share_widths_falls_with_k"] <= 1
     assert metrics["reference_seeds"] >= 2, "the smoke profile trains the reference line more than once"
     assert 0 < metrics["max_seed_fvu_spread"] < 1, "seeds train different SAEs of similar quality"
+    assert metrics["fvu_width_slope_low"] <= metrics["fvu_width_slope"] <= metrics["fvu_width_slope_high"], (
+        "the width slope's interval holds its estimate"
+    )
+    assert metrics["analysis_contexts"] >= 2, "the interval resamples contexts"
+    assert any(claim["id"] == "fvu_falls_with_width" for claim in results["claims"])

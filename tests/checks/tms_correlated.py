@@ -18,8 +18,12 @@ def check(results: dict) -> None:
     # a collapsed pair is read back from its sum: least squares gives each feature length 1/√2
     if metrics["most_pairs_collapsed_share"] > 0:
         assert abs(metrics["collapsed_mean_norm"] - 1 / math.sqrt(2)) < 0.1
-    orthogonal, antipodal = metrics["correlated_max_abs_cos"], metrics["anticorrelated_max_cos"]
-    assert holds["correlated_orthogonal"] == verdict(orthogonal < 0.2, orthogonal < 0.5)
-    assert holds["anticorrelated_antipodal"] == verdict(antipodal < -0.9, antipodal < -0.5)
+    for claim_id, share in (
+        ("correlated_orthogonal", metrics["correlated_orthogonal_share"]),
+        ("anticorrelated_antipodal", metrics["anticorrelated_antipodal_share"]),
+    ):
+        assert 0 <= share <= 1
+        assert holds[claim_id] == verdict(share == 1, share > 0), "decided over every trained probability"
+    assert metrics["probabilities_trained"] == settings
     few, most = metrics["few_pairs_collapsed_share"], metrics["most_pairs_collapsed_share"]
     assert holds["pca_collapse"] == verdict(most >= 0.75 and few == 0, most > few)

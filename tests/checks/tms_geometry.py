@@ -1,5 +1,6 @@
 """What `tms_geometry` must show at `smoke` (EXPERIMENTS.md: fractional dimensionality and polytopes)."""
 
+from helpers.book.intervals import Band
 from helpers.book.results import verdict
 
 
@@ -12,10 +13,29 @@ def check(results: dict) -> None:
     assert metrics["checked_features"] > 0
     plateau = metrics["plateau_length"]
     assert holds["half_plateau"] == verdict(plateau >= 2, plateau == 1)
-    assert holds["sticky_fractions"] == verdict(
-        metrics["sticky_share"] >= 0.6, metrics["sticky_share"] >= 0.4
+    assert 0 < metrics["sticky_chance_share"] <= 1 and 0 <= metrics["sticky_share_all_seeds"] <= 1
+    assert metrics["dimensionality_low"] < metrics["dimensionality_high"] <= 1
+    assert (
+        abs(metrics["sticky_excess"] - (metrics["sticky_share_all_seeds"] - metrics["sticky_chance_share"]))
+        < 1e-12
     )
-    share = metrics["polytope_feature_share"]
-    assert holds["uniform_polytopes"] == verdict(
-        share >= 0.6 and metrics["distinct_polytopes"] >= 2, share >= 0.3
-    )
+    assert metrics["sticky_excess_low"] <= metrics["sticky_excess"] <= metrics["sticky_excess_high"]
+    assert holds["sticky_fractions"] == Band(low=0.0).verdict(
+        (metrics["sticky_excess_low"], metrics["sticky_excess_high"])
+    ), "decided on the excess over chance"
+    grouped = sum(metrics[f"features_in_{kind}"] for kind in ("trivial_groups", "polytopes", "other_groups"))
+    assert grouped > 0, "every represented feature of the checked models is in some group"
+    if "nontrivial_polytope_share" in metrics:
+        assert (
+            metrics["nontrivial_polytope_share_low"]
+            <= metrics["nontrivial_polytope_share"]
+            <= metrics["nontrivial_polytope_share_high"]
+        )
+        expected = metrics["features_in_polytopes"] / (
+            metrics["features_in_polytopes"] + metrics["features_in_other_groups"]
+        )
+        assert abs(metrics["nontrivial_polytope_share"] - expected) < 1e-12, (
+            "pairs and dedicated dims left out"
+        )
+    else:
+        assert holds["uniform_polytopes"] == "no", "no shared group beyond a pair: none found"

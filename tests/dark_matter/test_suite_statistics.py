@@ -11,7 +11,6 @@ from helpers.dark_matter.suite_statistics import (
     asymptote_margin,
     headlines,
     seed_means,
-    seed_weights,
 )
 from helpers.lm.scaling_law import fit_power_law_with_constant
 from tests.dark_matter.test_decomposition import sparse_activations
@@ -137,11 +136,3 @@ def test_seed_replicas_enter_the_line_as_a_mean_and_widen_its_interval(suite):
     assert margin.value == pytest.approx(fit.c - np.mean(nonlinear))
     with pytest.raises(ValueError, match="without a decomposition: k6"):
         headlines(seeded, ones, list(widths), list(widths.values()), {"k4": ["k6"]})
-
-
-def test_seed_weights_take_every_seed_once_then_draw_with_replacement():
-    weights = seed_weights(3, 200, stream=0)
-    assert (weights[0] == 1).all() and (weights.sum(1) == 3).all()
-    assert (weights[1:] != 1).any(axis=1).mean() > 0.5  # most resamples repeat a seed
-    assert (seed_weights(1, 5, stream=0) == 1).all()
-    assert np.array_equal(seed_weights(3, 50, stream=2), seed_weights(3, 50, stream=2))

@@ -1,10 +1,10 @@
-"""Measuring an SAE on a site: the position buckets of Part III's FVU-by-position figure."""
+"""Measuring an SAE on a site: the position buckets of the FVU-by-position figure, FVU resampled."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from helpers.lm.evaluation import position_buckets
+from helpers.lm.evaluation import Reconstruction, position_buckets
 
 
 def test_position_buckets_double_and_cover_every_position_once():
@@ -15,3 +15,15 @@ def test_position_buckets_double_and_cover_every_position_once():
     np.testing.assert_array_equal(np.bincount(bucket), [1, 1, 2, 4, 2])
     edges, labels = position_buckets(1024)
     assert edges[-1] == 1024 and len(labels) == len(edges) - 1 == 11
+
+
+def test_fvu_rows_resample_the_rows_units_together():
+    quality = Reconstruction(
+        squared_error=np.array([1.0, 2, 3, 4]),
+        squared_deviation=np.array([2.0, 2, 4, 4]),
+        l0=np.zeros(4),
+        fired=np.zeros(3),
+    )
+    rows = quality.fvu_rows(np.array([0, 0, 1, 1]), np.array([[2.0, 0], [0, 2], [1, 1]]))
+    np.testing.assert_allclose(rows, [10 / 12, 3 / 4, 7 / 8, 10 / 12])
+    assert rows[0] == quality.fvu

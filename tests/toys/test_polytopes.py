@@ -12,8 +12,10 @@ from helpers.toys.polytopes import (
     pair_cosines,
     polytope_name,
     project_onto_span,
+    shape_kind,
     shared_subspace_groups,
     sticky_fraction_distance,
+    sticky_share_by_chance,
     subspace_shapes,
 )
 
@@ -114,3 +116,20 @@ def test_drawable_polytopes_take_the_first_example_of_each_shape_in_two_or_three
     ]
     assert found[2]["group"] == [0, 1, 2]
     assert len(drawable_polytopes(W, 0.25, limit=2)) == 2
+
+
+def test_the_chance_share_covers_the_windows_around_the_sticky_fractions_once():
+    # windows ±0.05 in [0, 1]: [0.95, 1], [0.6167, 0.8] (3/4 and 2/3 overlap), [0.45, 0.55], [0.325, 0.45]
+    covered = 0.05 + (0.8 - (2 / 3 - 0.05)) + 0.1 + (0.45 - 0.325)
+    assert sticky_share_by_chance(0.0, 1.0) == pytest.approx(covered)
+    assert sticky_share_by_chance(0.46, 0.54) == pytest.approx(1.0)
+    assert sticky_share_by_chance(0.0, 1.0, tolerance=0.0) == 0.0
+    assert sticky_share_by_chance(0.0, 1.0, tolerance=0.5) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="empty"):
+        sticky_share_by_chance(0.5, 0.5)
+
+
+def test_shapes_are_trivial_named_polytopes_or_other():
+    assert [shape_kind(1, 1), shape_kind(2, 1)] == ["trivial", "trivial"]
+    assert [shape_kind(3, 2), shape_kind(5, 2), shape_kind(4, 3), shape_kind(8, 3)] == ["polytope"] * 4
+    assert shape_kind(3, 3) == "other" and shape_kind(6, 2) == "other"
