@@ -296,12 +296,12 @@ display(Markdown(results.claim_table()))
 # %% [markdown]
 # ## Summary
 #
-# A narrow SAE keeps the features that would cost it most to drop: {glue:text}`tied_seeds_top`
-# of {glue:text}`seeds` tied seeds and {glue:text}`untied_seeds_top` untied seeds learn exactly
-# features {glue:text}`top_first` to {glue:text}`top_last`. Co-occurrence with a feature it does
-# not keep breaks that: the children's latents take in feature 12 (cosines
-# {glue:text}`latent5_cos_parent:.2f` and {glue:text}`latent7_cos_parent:.2f`), compensate for
-# each other, and stay orthogonal while doing it (largest $|\cos|$
-# {glue:text}`max_latent_cos:.3f`), so the damage is invisible to any test of the latents'
-# geometry but plain in their activation histograms ({glue:text}`broken_min_peaks` peaks or more).
-# The {doc}`next section <activation_orthogonality>` turns that signature into a loss.
+# {glue:text}`tied_seeds_top` of {glue:text}`seeds` tied seeds and {glue:text}`untied_seeds_top`
+# untied seeds learn exactly features {glue:text}`top_first` to {glue:text}`top_last`, the ones
+# that would cost a narrow SAE most to drop. Where a feature it does not keep co-occurs with kept
+# ones, the children's latents have cosines {glue:text}`latent5_cos_parent:.2f` and
+# {glue:text}`latent7_cos_parent:.2f` with feature 12, the largest $|\cos|$ between latents is
+# {glue:text}`max_latent_cos:.3f`, and the broken latents' activation histograms show
+# {glue:text}`broken_min_peaks` peaks or more; the claim table says which of the post's readings
+# hold. The {doc}`next section <activation_orthogonality>` turns the histogram signature into a
+# loss.

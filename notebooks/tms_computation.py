@@ -344,11 +344,11 @@ display(Markdown(results.claim_table()))
 # %% [markdown]
 # ## Summary
 #
-# A ReLU in the hidden layer makes its basis privileged, and the neuron-by-feature weights show the
-# paper's picture at the dense end: {glue:text}`abs_polysemantic_dense:.0%` of the absolute-value
-# model's neurons are polysemantic, and it builds $|x|$ for {glue:text}`abs_computed_dense` features
-# from a positive and a negative neuron each. With sparse inputs the neurons are shared
-# ({glue:text}`abs_polysemantic_sparse:.0%` polysemantic at the sparsest setting; in the
+# A ReLU in the hidden layer makes its basis privileged. At the dense end
+# {glue:text}`abs_polysemantic_dense:.0%` of the absolute-value model's neurons are polysemantic,
+# and it computes $|x|$ (a positive and a negative neuron each) for
+# {glue:text}`abs_computed_dense` features; at the sparsest setting
+# {glue:text}`abs_polysemantic_sparse:.0%` of its neurons are polysemantic (in the
 # privileged-basis model {glue:text}`basis_polysemantic_dense:.0%` →
 # {glue:text}`basis_polysemantic_sparse:.0%`), and the model computes up to
 # {glue:text}`abs_halves_max` halves of $|x|$ with {glue:text}`n_neurons` neurons, but $|x|$ in full

@@ -137,14 +137,17 @@ if combos:
     display(Markdown(f"Seed {shown.seed}, combo latent {shown.latent} (encoder: {shown.encoder})"))
     display(shown.table.round(3).style.hide(axis="index"))
     results.metric("combo_pair_sae_l1", shown.pair_l1)
+    results.sentence(
+        "combo_reading",
+        f"The shown one costs the pair an L1 of {shown.pair_l1:.2f}, against 2 for the true features.",
+    )
 else:
     display(Markdown("No seed of this run learned a combo latent."))
-    results.metric("combo_pair_sae_l1", 2.0)
+    results.sentence("combo_reading", "None found, so there is no combo latent's L1 to read.")
 
 # %% [markdown]
 # {glue:text}`untied_combo_latents` combo latent(s) appeared over all seeds (the kept seed's is
-# shown where it has one). Where one did, the pair costs an L1 of
-# {glue:text}`combo_pair_sae_l1:.2f` against the true 2.
+# shown where it has one). {glue:md}`combo_reading`
 #
 # ## The tied SAE
 #
@@ -271,12 +274,12 @@ display(Markdown(results.claim_table()))
 # %% [markdown]
 # ## Summary
 #
-# Spare capacity is where untied SAEs go wrong: an encoder free to differ from its decoder can
-# fire a latent on a *combination* and stay silent on its parts, which pays less L1 than the
-# truth. Here {glue:text}`untied_seeds_misusing` of {glue:text}`seeds` untied seeds kept a
-# duplicate or broken latent alive, with {glue:text}`untied_combo_latents` combo latent(s) in
-# all. Tying the weights removes that freedom, and with the plain L1 the spare latents die:
-# {glue:text}`tied_seeds_exact` of {glue:text}`seeds` tied seeds are exact on independent features
-# and {glue:text}`hierarchy_seeds_exact` with the hierarchy. The {doc}`next section <narrow_saes>`
+# An untied encoder, free to differ from its decoder, can fire a latent on a *combination* of
+# features and stay silent on its parts, which pays less L1 than the truth. Here
+# {glue:text}`untied_seeds_misusing` of {glue:text}`seeds` untied seeds kept a duplicate or broken
+# latent alive, with {glue:text}`untied_combo_latents` combo latent(s) in all. Tying the weights
+# removes that freedom: with the plain L1, {glue:text}`tied_seeds_exact` of {glue:text}`seeds` tied
+# seeds are exact on independent features and {glue:text}`hierarchy_seeds_exact` with the
+# hierarchy; the claim table gives the verdicts. The {doc}`next section <narrow_saes>`
 # turns to the case that matters for language models, where the SAE has fewer latents than the
 # model has features.

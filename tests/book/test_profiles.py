@@ -186,6 +186,11 @@ CROSS_FIELD_VIOLATIONS = [  # (the setting blamed, overrides of the cpu profile,
         {"modeling_activations.theory_features": 513},
         "at most modeling_activations.theory_dim = 512",
     ),
+    (
+        "error_components.plateau_every",
+        {"error_components.plateau_every": 600_001},
+        "at most error_components.component_sae_samples = 600000",
+    ),
 ]
 
 
