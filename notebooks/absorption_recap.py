@@ -79,6 +79,10 @@ data = TrueFeatures(
 saes = SAETrainer(training, init_generator, d_sae=4, l1_coefficient=training.l1_coefficient)
 runs = {name: saes.train(data, tied) for name, tied in (("untied", False), ("tied", True))}
 untied, tied = runs["untied"], runs["tied"]
+# the post's own setting: every probability 1/4 (the same features), its own rows below
+post_probability = torch.full((4,), 0.25)
+post_data = TrueFeatures(data.vectors, post_probability, forced_parents={1: 0}, device=device)
+post_runs = {name: saes.train(post_data, tied) for name, tied in (("untied", False), ("tied", True))}
 
 # %%
 parent_alone, both = probability[0] * (1 - probability[1]), probability[1]
@@ -89,7 +93,9 @@ results.metric("clean_cosine", CLEAN_COSINE)
 results.metric("samples_share_of_post", training.samples / 1e8)
 results.metric("lr", training.lr)
 results.metric("l1_coefficient", training.l1_coefficient)
-train_seconds = results.metric("train_seconds", sum(run.seconds for run in runs.values()))
+train_seconds = results.metric(
+    "train_seconds", sum(run.seconds for run in [*runs.values(), *post_runs.values()])
+)
 
 # %% [markdown]
 # Each SAE sees {glue:text}`samples:,.0f` samples ({glue:text}`samples_share_of_post:.0%` of the
@@ -161,8 +167,25 @@ tied_score = results.metric("tied_matching_score", tied.kept_matching_score)
 # $\sqrt 2\,(P_{alone} + P_{both})$ against the clean latents' $P_{alone} + 2 P_{both}$. The
 # clean solution is the sparser only while $P_{alone} / P_{both} > \sqrt 2$; here the ratio is
 # {glue:text}`parent_alone_over_both:.2f`, so the rotated pair is a local minimum with a slightly
-# higher loss, and a seed that falls into it is not kept. With all four probabilities at 1/4
-# (ratio 0.75) the rotated pair is the better solution, and tied SAEs learn it.
+# higher loss, and a seed that falls into it is not kept. With all four probabilities at 1/4, the
+# post's setting, the ratio is {glue:text}`post_parent_alone_over_both:.2f`: the rotated pair is
+# then the sparser solution, which is why this page sets the child's probability to 1/10. The same
+# SAEs trained on the post's probabilities, with their own claim rows below:
+
+# %%
+post_all_four = set(range(4))
+post_untied, post_tied = post_runs["untied"], post_runs["tied"]
+results.metric("post_parent_alone_over_both", (0.25 * 0.75) / 0.25)
+post_untied_absorbed = results.metric(
+    "post_untied_seeds_as_post", sum(map(shows_absorption_table, post_untied.tables))
+)
+post_tied_clean = results.metric("post_tied_seeds_clean", post_tied.seeds_exact(post_all_four))
+display(post_tied.kept_table[["encoder", "decoder", "decoder_cos", "firing_rate"]])
+
+# %% [markdown]
+# With the post's probabilities, {glue:text}`post_untied_seeds_as_post` of {glue:text}`seeds`
+# untied seeds give the post's table and {glue:text}`post_tied_seeds_clean` of {glue:text}`seeds`
+# tied seeds learn the four features cleanly (the kept tied seed's latents above).
 #
 # ## Claims
 
@@ -190,14 +213,34 @@ results.claim(
     "the 4 features and no other live latent; partly if another seed has",
     holds=verdict(tied.kept.is_exactly(all_four), tied_clean > 0),
 )
+post_setting = "the post's probabilities (all 1/4; P(parent alone) / P(child) = 0.75, below √2)"
+results.claim(
+    "untied_absorbs_post_probabilities",
+    "An untied SAE absorbs the parent into the child (the post's own probabilities).",
+    "the post's table (one run)",
+    f"kept seed {'gives' if shows_absorption_table(post_untied.kept_table) else 'does not give'} that "
+    f"table; {post_untied_absorbed} of {seeds} seeds do ({post_setting})",
+    criterion="as untied_absorbs, on the post's probabilities",
+    holds=verdict(shows_absorption_table(post_untied.kept_table), post_untied_absorbed > 0),
+)
+results.claim(
+    "tied_clean_post_probabilities",
+    "A tied SAE learns all four features cleanly (the post's own probabilities).",
+    "all four latents clean",
+    f"{post_tied_clean} of {seeds} seeds clean ({post_setting}); this page's rows set the child to 1/10 "
+    "because the rotated pair is the sparser solution below √2",
+    criterion="as tied_clean, on the post's probabilities",
+    holds=verdict(post_tied.kept.is_exactly(post_all_four), post_tied_clean > 0),
+)
 display(Markdown(results.claim_table()))
 
 # %% [markdown]
 # ## Summary
 #
-# Absorption needs an encoder that can differ from its decoder. In
-# {glue:text}`untied_seeds_as_post` of {glue:text}`seeds` seeds the untied SAE fires one latent
-# for "parent and child" and carves the child out of the parent latent's firing, exactly as in
-# the post's table; tying the weights removes the asymmetry, and {glue:text}`tied_seeds_clean` of
-# {glue:text}`seeds` tied seeds learn all four features cleanly. The next sections ask whether
-# that still holds when the SAE has more, or fewer, latents than there are true features.
+# In {glue:text}`untied_seeds_as_post` of {glue:text}`seeds` seeds the untied SAE gives the post's
+# table: one latent for "parent and child", the child carved out of the parent latent's firing.
+# Tying the weights removes that asymmetry, and {glue:text}`tied_seeds_clean` of
+# {glue:text}`seeds` tied seeds learn all four features cleanly; on the post's own probabilities,
+# {glue:text}`post_untied_seeds_as_post` and {glue:text}`post_tied_seeds_clean` seeds do. The next
+# sections ask whether that still holds when the SAE has more, or fewer, latents than there are
+# true features.

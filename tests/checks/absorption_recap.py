@@ -18,3 +18,11 @@ def check(results: dict) -> None:
         # so its mean cosine is at least the smallest
         assert metrics["tied_min_decoder_cos"] > metrics["clean_cosine"]
         assert metrics["tied_matching_score"] >= metrics["tied_min_decoder_cos"] - 1e-6
+    # the post's own probabilities, all 1/4: P(parent alone) / P(child) = 1/4 * 3/4 / (1/4)
+    assert abs(metrics["post_parent_alone_over_both"] - 0.75) < 1e-12
+    for name, claim_id in (
+        ("post_untied_seeds_as_post", "untied_absorbs_post_probabilities"),
+        ("post_tied_seeds_clean", "tied_clean_post_probabilities"),
+    ):
+        assert 0 <= metrics[name] <= metrics["seeds"], name
+        assert (holds[claim_id] == "no") == (metrics[name] == 0)
