@@ -75,12 +75,14 @@ ALL_FEATURES = set(range(N_FEATURES))
 vectors = orthogonal_vectors(N_FEATURES, D_MODEL, init_generator)
 independent = TrueFeatures(vectors, PROBABILITY, device=device)
 hierarchy = TrueFeatures(vectors, PROBABILITY, conditional_children={1: 0, 2: 0}, device=device)
+forced = TrueFeatures(vectors, PROBABILITY, forced_parents={1: 0, 2: 0}, device=device)  # the post's
 saes = SAETrainer(training, init_generator, d_sae=N_LATENTS, l1_coefficient=training.wide_l1_coefficient)
 runs = {
     "untied": saes.train(independent, tied=False),
     "tied": saes.train(independent, tied=True),
     "tied, hierarchy": saes.train(hierarchy, tied=True),
     "tied, decoder-norm L1": saes.train(independent, tied=True, weight_l1_by_decoder_norm=True),
+    "tied, forced parents": saes.train(forced, tied=True),
 }
 
 # %%
@@ -213,6 +215,26 @@ hierarchy_exact_seeds = results.metric("hierarchy_seeds_exact", tied_hierarchy.s
 # {glue:text}`hierarchy_seeds_exact` of {glue:text}`seeds` seeds learn exactly one clean latent
 # per feature despite the co-occurrence.
 #
+# **The post's hierarchy.** The post makes each child force its parent on: a child fires with its
+# own probability 0.2 and turns feature 0 on with it, so the parent fires alone only
+# {glue:text}`forced_alone_over_with_child:.2f` times as often as with a given child, below
+# $\sqrt 2$, where the rotated pairs are the sparser exact solution. That is why this page uses
+# conditional children; the same tied SAE trained on the post's version:
+
+# %%
+forced_marginal = forced.marginal_probability()
+results.metric(  # the parent's own draw with neither child, against a given child (which forces it)
+    "forced_alone_over_with_child",
+    (forced.probability[0] * (1 - PROBABILITY) ** 2 / forced_marginal[1]).item(),
+)
+tied_forced = runs["tied, forced parents"]
+display(tied_forced.tally())
+forced_exact = tied_forced.kept.is_exactly(ALL_FEATURES)
+forced_exact_seeds = results.metric("forced_seeds_exact", tied_forced.seeds_exact(ALL_FEATURES))
+
+# %% [markdown]
+# {glue:text}`forced_seeds_exact` of {glue:text}`seeds` seeds are exact on the post's hierarchy.
+#
 # ## Why the tied SAE's L1 is not weighted by decoder norm
 #
 # sae_lens weights each latent's L1 by its decoder norm, which stops an untied SAE from shrinking
@@ -268,6 +290,30 @@ results.claim(
         "4 features and no other live latent; no otherwise"
     ),
     holds=verdict(hierarchy_exact),
+)
+results.claim(
+    "tied_hierarchy_exact_forced_parents",
+    "With feature 0 the parent of features 1 and 2, the tied SAE is still exact (the post's forced parents).",
+    "still perfect",
+    f"kept seed {'is' if forced_exact else 'is not'} exact; {forced_exact_seeds} of {seeds} seeds are "
+    "(each child forces the parent on; this page's other rows use conditional children, since forced "
+    "parents put the parent-alone ratio below √2)",
+    criterion="as tied_hierarchy_exact, on the post's forced parents",
+    holds=verdict(forced_exact),
+)
+weighted_exact = weighted.kept.is_exactly(ALL_FEATURES)
+results.claim(
+    "tied_exact_decoder_norm_l1",
+    "A tied SAE with 8 latents learns exactly one latent per true feature and kills the rest "
+    "(sae_lens's decoder-norm-weighted L1).",
+    "4 clean latents, 4 dead",
+    f"kept seed {'is' if weighted_exact else 'is not'} exact; {weighted.seeds_exact(ALL_FEATURES)} of "
+    f"{seeds} seeds are; {weighted_spare} keep spare latents alive (the other tied rows use the plain L1)",
+    criterion=(
+        f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
+        "4 features and no other live latent; no otherwise"
+    ),
+    holds=verdict(weighted_exact),
 )
 display(Markdown(results.claim_table()))
 

@@ -20,3 +20,6 @@ def check(results: dict) -> None:
     else:
         fewer_peaks = metrics["fixed_max_peaks"] < metrics["plain_max_peaks"]
         assert holds["fixes_parent12"] == ("partly" if fewer_peaks else "no")
+    ids = {row["id"] for row in results["claims"]}
+    assert {"superposition_plain_post_l1", "superposition_fixed_post_l1"} <= ids, "the post's L1 has its rows"
+    assert metrics["post_superposition_l1_coefficient"] == 1e-2

@@ -29,3 +29,7 @@ def check(results: dict) -> None:
         assert "combo_pair_sae_l1" not in metrics, "no combo latent: no L1 recorded as if measured"
     else:
         assert metrics["combo_pair_sae_l1"] > 0
+    # the post's forced parents: the parent alone (0.2 * 0.8^2) against a given child (0.2)
+    assert abs(metrics["forced_alone_over_with_child"] - 0.8**2) < 1e-6
+    assert 0 <= metrics["forced_seeds_exact"] <= metrics["seeds"]
+    assert {"tied_hierarchy_exact_forced_parents", "tied_exact_decoder_norm_l1"} <= set(holds)
