@@ -77,7 +77,6 @@ from helpers.dark_matter.larger_saes import (
     wider_pairs,
 )
 from helpers.dark_matter.suite_statistics import (
-    FIT_RESAMPLES,
     FLAT_SHARE,
     asymptote_margin,
     headlines,
@@ -86,7 +85,7 @@ from helpers.dark_matter.suite_statistics import (
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import active_latents
 from helpers.lm.model import Site
-from helpers.lm.scaling_law import fit_power_law_with_constant
+from helpers.lm.scaling_law import FIT_RESAMPLES, fit_power_law_with_constant
 from helpers.lm.suite import jumprelu_line, replica_names, sparsity_grid, sparsity_line, sparsity_lines
 from helpers.lm.tables import styled
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from helpers.book.intervals import Estimate, seed_mean, slope
 from helpers.dark_matter.decomposition import ErrorDecomposition
-from helpers.lm.scaling_law import fit_power_law_with_constant
+from helpers.lm.scaling_law import FIT_RESAMPLES, fit_power_law_with_constant
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,6 @@ def headlines(
     resamples `counts` (and the seeds of `replicas`; see `headline_rows`)."""
     rows = headline_rows(decompositions, counts, line, widths, replicas)
     return Headlines(**{name: Estimate.from_rows(values) for name, values in rows.items()})
-
-
-FIT_RESAMPLES = 500  # resamples under which `asymptote_margin` refits the power law (~10 ms each)
 
 
 def asymptote_margin(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
+FIT_RESAMPLES = 500  # resamples under which an interval refits the power law (~10 ms each)
+
 
 @dataclass(frozen=True)
 class PowerLawWithConstant:
