@@ -223,12 +223,15 @@ broken_latents = set(children.latent_of.values())
 clean_latents = [latent for latent in range(N_LATENTS) if latent not in broken_latents]
 broken_min_peaks = results.metric("broken_min_peaks", min(peaks[latent] for latent in broken_latents))
 clean_max_peaks = results.metric("clean_max_peaks", max(peaks[latent] for latent in clean_latents))
+broken_peaks = sorted(int(peaks[latent]) for latent in broken_latents)
+POST_PEAKS = 4  # the post's histograms of the broken latents
 
 # %% [markdown]
 # The latents of features 5 and 7 have at least {glue:text}`broken_min_peaks` peaks each; the
-# other latents at most {glue:text}`clean_max_peaks`. A broken latent fires strongly when its
-# own feature is present and weakly when feature 12 fires without it, and the negative part of
-# the other child splits each of those in two when the other child fires as well.
+# other latents at most {glue:text}`clean_max_peaks`. The post reads four peaks: a broken latent
+# fires strongly when its own feature is present and weakly when feature 12 fires without it, and
+# the negative part of the other child splits each of those in two when the other child fires as
+# well.
 #
 # ## Claims
 
@@ -290,6 +293,16 @@ results.claim(
     criterion="yes if the latents of features 5 and 7 have at least 2 activation peaks each and the other "
     "latents at most 1, one of them exactly 1; partly if only the first holds; no otherwise",
     holds=verdict(broken_min_peaks >= 2 and clean_max_peaks == 1, broken_min_peaks >= 2),
+)
+results.claim(
+    "broken_latents_post_peak_count",
+    "The broken latents show the post's count of activation peaks.",
+    f"{POST_PEAKS} peaks on each broken latent",
+    f"peaks on the latents of features 5 and 7: {', '.join(map(str, broken_peaks))}",
+    criterion=f"yes if each of the two broken latents has exactly {POST_PEAKS} peaks; partly if each has at "
+    "least 2; no otherwise",
+    holds=verdict(all(p == POST_PEAKS for p in broken_peaks), min(broken_peaks) >= 2),
+    estimate=min(broken_peaks),
 )
 display(Markdown(results.claim_table()))
 

@@ -32,3 +32,5 @@ def check(results: dict) -> None:
     assert holds["latents_orthogonal"] == verdict(metrics["max_latent_cos"] < 0.1)
     several = metrics["broken_min_peaks"] >= 2
     assert holds["broken_latents_multi_peak"] == verdict(several and metrics["clean_max_peaks"] == 1, several)
+    post = next(row for row in results["claims"] if row["id"] == "broken_latents_post_peak_count")
+    assert post["estimate"] == metrics["broken_min_peaks"], "the smallest peak count of the broken latents"
