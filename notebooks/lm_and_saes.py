@@ -309,7 +309,7 @@ early_over_late = results.metric("early_over_late_fvu", early_over_late_rows[0])
 early_interval = percentile_interval(early_over_late_rows[1:], early_over_late)
 results.metric("early_over_late_fvu_low", early_interval[0])
 results.metric("early_over_late_fvu_high", early_interval[1])
-results.metric("position_contexts", data.position_store.spec.n_contexts)
+position_contexts = results.metric("position_contexts", data.position_store.spec.n_contexts)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6.5, 3.6))

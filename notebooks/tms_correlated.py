@@ -174,7 +174,7 @@ results.metric("anticorrelated_antipodal_share", len(antipodal_at) / len(by_prob
 results.label("orthogonal_at", ", ".join(f"{p:g}" for p in orthogonal_at) or "none")
 results.label("antipodal_at", ", ".join(f"{p:g}" for p in antipodal_at) or "none")
 dense_kept_apart = dense_correlated_min_cos < 0.9
-results.sentence(
+dense_reading = results.sentence(
     "dense_reading",
     "the correlated pairs are still kept apart there"
     if dense_kept_apart

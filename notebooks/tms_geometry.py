@@ -226,7 +226,7 @@ results.metric("dimensionality_low", dims_seen.min().item())
 results.metric("dimensionality_high", dims_seen.max().item())
 results.metric("sticky_excess", sticky_excess[0])
 results.metric("sticky_excess_low", sticky_interval[0])
-results.metric("sticky_excess_high", sticky_interval[1])
+sticky_excess_high = results.metric("sticky_excess_high", sticky_interval[1])
 
 # %% [markdown]
 # Over the {glue:text}`sticky_models` models, a share of {glue:text}`sticky_share_all_seeds:.2f` of
