@@ -175,7 +175,10 @@ tied_score = results.metric("tied_matching_score", tied.kept_matching_score)
 # %%
 post_all_four = set(range(4))
 post_untied, post_tied = post_runs["untied"], post_runs["tied"]
-results.metric("post_parent_alone_over_both", (0.25 * 0.75) / 0.25)
+post_ratio = results.metric(
+    "post_parent_alone_over_both",
+    (post_probability[0] * (1 - post_probability[1]) / post_probability[1]).item(),
+)
 post_untied_absorbed = results.metric(
     "post_untied_seeds_as_post", sum(map(shows_absorption_table, post_untied.tables))
 )
@@ -213,7 +216,7 @@ results.claim(
     "the 4 features and no other live latent; partly if another seed has",
     holds=verdict(tied.kept.is_exactly(all_four), tied_clean > 0),
 )
-post_setting = "the post's probabilities (all 1/4; P(parent alone) / P(child) = 0.75, below √2)"
+post_setting = f"the post's probabilities (all 1/4; P(parent alone) / P(child) = {post_ratio:.2f})"
 results.claim(
     "untied_absorbs_post_probabilities",
     "An untied SAE absorbs the parent into the child (the post's own probabilities).",
@@ -227,8 +230,8 @@ results.claim(
     "tied_clean_post_probabilities",
     "A tied SAE learns all four features cleanly (the post's own probabilities).",
     "all four latents clean",
-    f"{post_tied_clean} of {seeds} seeds clean ({post_setting}); this page's rows set the child to 1/10 "
-    "because the rotated pair is the sparser solution below √2",
+    f"{post_tied_clean} of {seeds} seeds clean ({post_setting}); this page's rows set the child to "
+    f"{probability[1].item():g} because below √2 the rotated pair is the sparser solution",
     criterion="as tied_clean, on the post's probabilities",
     holds=verdict(post_tied.kept.is_exactly(post_all_four), post_tied_clean > 0),
 )

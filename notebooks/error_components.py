@@ -195,7 +195,8 @@ display(styled(summary, index=True))
 # constant while the FVU on {glue:text}`held_out_contexts` held-out training contexts is read every
 # {glue:text}`plateau_every:,` tokens, until a reading falls by less than
 # {glue:text}`plateau_tolerance:.0%` of the one before (or {glue:text}`component_sae_samples:,`
-# tokens are reached), and then decays linearly to zero over a further quarter of the tokens seen.
+# tokens are reached), and then decays linearly to zero over a further {glue:text}`plateau_decay_share:.0%`
+# of the tokens seen.
 # The held-out contexts are neither trained on nor among the test contexts the FVU below is
 # scored on.
 
@@ -219,13 +220,14 @@ recipe = TopKTraining(
     bf16=data.suite_training.bf16,
 )
 component_fns = {c: error_component(base, base_split.vector_probe, c) for c in COMPONENTS}
+plateau = Plateau(settings.plateau_every, settings.plateau_tolerance)
 component_runs = train_component_saes(
     training_store,
     site,
     fit_rows,
     component_fns,
     recipe,
-    Plateau(settings.plateau_every, settings.plateau_tolerance),
+    plateau,
     settings.component_sae_seeds,
     activations,
     split,
@@ -246,6 +248,7 @@ results.metric("component_sae_samples", recipe.samples)
 results.metric("component_sae_seeds", settings.component_sae_seeds)
 results.metric("plateau_every", settings.plateau_every)
 results.metric("plateau_tolerance", settings.plateau_tolerance)
+results.metric("plateau_decay_share", plateau.decay_share)
 results.metric("held_out_contexts", len(np.unique(training_store.context_index[fit_rows.test])))
 results.metric("component_runs", len(all_runs))
 results.metric("component_runs_plateaued", sum(run.curve.plateaued for run in all_runs))
@@ -255,9 +258,7 @@ results.metric("component_training_seconds", sum(run.log.seconds for run in all_
 for component, runs in component_runs.items():
     results.metric(f"{component}_sae_fvu", mean_fvu[component])
     results.metric(f"{component}_sae_fvu_spread", np.ptp([run.score.fvu for run in runs]))
-results.metric("component_fvu_gap", fvu_gap.value)
-results.metric("component_fvu_gap_low", fvu_gap.interval[0])
-component_fvu_gap_high = results.metric("component_fvu_gap_high", fvu_gap.interval[1])
+component_fvu_gap = results.estimate("component_fvu_gap", fvu_gap.value, fvu_gap.interval)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6.5, 4))

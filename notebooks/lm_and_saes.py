@@ -50,6 +50,7 @@ from helpers.book.intervals import (
     resample_counts,
     seed_mean,
     slope,
+    with_whole_sample,
 )
 from helpers.book.results import verdict
 from helpers.book.section import scale_table, start_section
@@ -120,8 +121,7 @@ keep_from = results.metric("keep_from", lm_config.keep_from)
 main_entries = [e for e in data.entries if e.site == site_name]
 ce_tokens = np.array(analysis.context_tokens[: lm_config.ce_contexts])
 choices = (data.choice, data.choice.other)  # the profile's choice first, then the other
-ce_counts = resample_counts(lm_config.ce_contexts, seed=SEED)
-ce_weights = np.vstack([np.ones((1, lm_config.ce_contexts)), ce_counts])
+ce_weights = with_whole_sample(resample_counts(lm_config.ce_contexts, seed=SEED))
 losses, recovered, worst_recovered_rows = {}, {}, {}
 for choice in choices:
     threshold = data.splice_threshold_with(choice)
@@ -141,9 +141,10 @@ for choice in choices:
         [100 * ce_recovered(resampled[e.name], resampled["clean"], resampled["zero"]) for e in main_entries],
         axis=0,
     )
-suite_rows = []
+suite_rows, qualities_of = [], {}
 for entry in data.entries:
     quality = reconstruct(saes[entry.name], analysis.activations(entry.site)[data.analysis_rows])
+    qualities_of[entry.name] = quality  # the reference line's per-token errors are read again below
     log = records.get(entry.name, {}).get("log", {})
     trained_dead = log.get("dead_latents", -1)
     row = {
@@ -209,8 +210,9 @@ suite_train_seconds = results.metric("suite_train_seconds", suite["train seconds
 # tokens too or leaves them their own activation, the zero-ablated loss is
 # {glue:text}`zero_ablation_loss_other_choice:.3f` and the SAEs recover
 # {glue:text}`min_ce_recovered_other_choice_percent:.1f`% to
-# {glue:text}`max_ce_recovered_other_choice_percent:.1f`%: tokens that keep their own activation
-# cost no loss in either run, so leaving them out of the splice moves both ends of the gap.
+# {glue:text}`max_ce_recovered_other_choice_percent:.1f`%: the outliers that keep their own
+# activation are spliced in neither the SAEs' runs nor the zero-ablated one, so the choice moves
+# both ends of the gap.
 # At most {glue:text}`max_dead_in_training_percent:.1f`% of a TopK SAE's latents were
 # dead at the end of training, and at most {glue:text}`max_never_fire_percent:.1f`% of any main-site
 # SAE's latents fire on no analysis token. Training the suite took
@@ -238,7 +240,10 @@ counts = resample_counts(int(contexts.max()) + 1, seed=SEED)
 seed_rows, line_rows = [], []
 for index, entry in enumerate(reference_line):
     names = [entry.name, *replicas.get(entry.name, [])]
-    qualities = [reconstruct({**data.saes, **replica_saes}[name], analysis_x) for name in names]
+    qualities = [
+        qualities_of[name] if name in qualities_of else reconstruct(replica_saes[name], analysis_x)
+        for name in names
+    ]
     seed_rows += [{"width": entry.width, "FVU": q.fvu, "replica": r} for r, q in enumerate(qualities)]
     line_rows.append(seed_mean(np.stack([q.fvu_rows(contexts, counts) for q in qualities], -1), stream=index))
 by_seed = pd.DataFrame(seed_rows).pivot(index="width", columns="replica", values="FVU")
@@ -256,9 +261,7 @@ max_seed_spread = results.metric("max_seed_fvu_spread", by_seed["spread (max - m
 min_width_gap = results.metric("min_width_fvu_gap", float(np.abs(np.diff(by_seed.iloc[:, 0])).min()))
 results.metric("analysis_contexts", int(contexts.max()) + 1)
 results.metric("reference_line_widths", len(reference_line))
-results.metric("fvu_width_slope", width_slope[0])
-results.metric("fvu_width_slope_low", width_slope_interval[0])
-results.metric("fvu_width_slope_high", width_slope_interval[1])
+results.estimate("fvu_width_slope", width_slope[0], width_slope_interval)
 display(styled(by_seed.reset_index(), {"width": "{:,}", **{c: "{:.4f}" for c in by_seed.columns}}))
 
 # %% [markdown]
@@ -295,20 +298,17 @@ late = usable & (positions >= lm_config.keep_from)
 widest = by_position[position_entries[-1].name]
 
 # %% tags=["hide-input"]
-position_contexts = data.position_store.context_index
-position_counts = resample_counts(data.position_store.spec.n_contexts, seed=SEED)
-position_weights = np.vstack([np.ones((1, position_counts.shape[1])), position_counts])
+position_context_index = data.position_store.context_index
+position_weights = with_whole_sample(resample_counts(data.position_store.spec.n_contexts, seed=SEED))
 early_fvu, late_fvu = (
     ratio_replicates(
-        widest.squared_error[m], widest.squared_deviation[m], position_contexts[m], position_weights
+        widest.squared_error[m], widest.squared_deviation[m], position_context_index[m], position_weights
     )
     for m in (early, late)
 )
 early_over_late_rows = early_fvu / late_fvu
-early_over_late = results.metric("early_over_late_fvu", early_over_late_rows[0])
-early_interval = percentile_interval(early_over_late_rows[1:], early_over_late)
-results.metric("early_over_late_fvu_low", early_interval[0])
-results.metric("early_over_late_fvu_high", early_interval[1])
+early_interval = percentile_interval(early_over_late_rows[1:], early_over_late_rows[0])
+early_over_late = results.estimate("early_over_late_fvu", early_over_late_rows[0], early_interval)
 position_contexts = results.metric("position_contexts", data.position_store.spec.n_contexts)
 
 # %% tags=["hide-input"]
@@ -403,12 +403,8 @@ if len(line_widths) >= 3:  # the same law on the reference line's mean over seed
     constant_share_rows = np.array([fit.c for fit in refits]) / seed_line[:, -1]
     seed_constant_share = Estimate.from_rows(constant_share_rows)
     seed_exponent = Estimate.from_rows(np.array([fit.m for fit in refits]))
-    results.metric("seed_fit_constant_share", seed_constant_share.value)
-    results.metric("seed_fit_constant_share_low", seed_constant_share.interval[0])
-    results.metric("seed_fit_constant_share_high", seed_constant_share.interval[1])
-    results.metric("seed_fit_m", seed_exponent.value)
-    results.metric("seed_fit_m_low", seed_exponent.interval[0])
-    results.metric("seed_fit_m_high", seed_exponent.interval[1])
+    results.estimate("seed_fit_constant_share", seed_constant_share.value, seed_constant_share.interval)
+    results.estimate("seed_fit_m", seed_exponent.value, seed_exponent.interval)
     results.metric("fit_resamples", len(seed_line) - 1)
     results.sentence(
         "seed_fit_reading",

@@ -304,9 +304,7 @@ slope_ratio = results.metric("reference_slope_ratio", ours.slope_ratio.value)
 slope_ratio_low = results.metric("reference_slope_ratio_low", ours.slope_ratio.interval[0])
 slope_ratio_high = results.metric("reference_slope_ratio_high", ours.slope_ratio.interval[1])
 results.metric("flat_share", FLAT_SHARE)
-results.metric("reference_flat_margin", ours.flat_margin.value)
-results.metric("reference_flat_margin_low", ours.flat_margin.interval[0])
-results.metric("reference_flat_margin_high", ours.flat_margin.interval[1])
+results.estimate("reference_flat_margin", ours.flat_margin.value, ours.flat_margin.interval)
 if fit is not None:
     asymptote = asymptote_margin(seeded, counts, reference, widths, replicas)
 jumprelu_widths = table.loc[jumprelu].width.to_numpy(float)
@@ -793,11 +791,11 @@ for infix, (line_name, names, by_choice, units) in FLAT_LINES.items():
                 f"slopes of FVU on log₂ width over the {line_name}, with bootstrap intervals over "
                 f"{units}: the linear slope's interval must lie below 0, and the nonlinear slope must be "
                 f"smaller in size than {FLAT_SHARE:.0%} of the linear one's (over the paper's 64× span the "
-                "nonlinear band would then move by less than a quarter of the linear error's fall), read on "
-                f"the margin {FLAT_SHARE:g}·|linear slope| − |nonlinear slope|, whose interval must lie "
-                f"{FLAT_BAND.words()} (the ratio's rule without its division, defined where the linear "
-                "slope is near 0); yes if both intervals do, no if either lies wholly outside, partly "
-                "otherwise"
+                f"nonlinear band would then move by less than {FLAT_SHARE:.0%} of the linear error's fall), "
+                f"read on the margin {FLAT_SHARE:g}·|linear slope| − |nonlinear slope|, whose interval "
+                f"must lie {FLAT_BAND.words()} (the ratio's rule without its division, defined where the "
+                "linear slope is near 0); yes if both intervals do, no if either lies wholly outside, "
+                "partly otherwise"
             ),
             holds=combined(
                 Band(high=0.0).verdict(h.linear_slope.interval), FLAT_BAND.verdict(h.flat_margin.interval)

@@ -155,6 +155,10 @@ results.metric("dense_probability", section.probabilities[0])
 for kind, run in runs.items():
     results.metric(f"{kind}_seed_miss_rate", run.seed_miss_rate(cosines[kind], tolerance=0.2))
 ORTHOGONAL, ANTIPODAL = 0.2, -0.9  # |cos| below, and cos below: EXPERIMENTS.md's thresholds
+COLLAPSED = 0.9  # a pair whose features point the same way (cos above) is stored as one direction
+results.metric("orthogonal_threshold", ORTHOGONAL)
+results.metric("antipodal_threshold", ANTIPODAL)
+results.metric("collapse_threshold", COLLAPSED)
 by_probability = pd.DataFrame(
     {
         "p": section.probabilities,
@@ -173,7 +177,7 @@ results.metric("correlated_orthogonal_share", len(orthogonal_at) / len(by_probab
 results.metric("anticorrelated_antipodal_share", len(antipodal_at) / len(by_probability))
 results.label("orthogonal_at", ", ".join(f"{p:g}" for p in orthogonal_at) or "none")
 results.label("antipodal_at", ", ".join(f"{p:g}" for p in antipodal_at) or "none")
-dense_kept_apart = dense_correlated_min_cos < 0.9
+dense_kept_apart = dense_correlated_min_cos < COLLAPSED
 dense_reading = results.sentence(
     "dense_reading",
     "the correlated pairs are still kept apart there"
@@ -194,8 +198,9 @@ dense_reading = results.sentence(
 # {glue:text}`dense_correlated_min_cos:.2f`: {glue:md}`dense_reading`.
 #
 # Over all {glue:text}`probabilities_trained` probabilities, the correlated pairs are orthogonal
-# (largest $|\cos|$ below 0.2) at $p$ = {glue:md}`orthogonal_at`, and the anticorrelated pairs
-# antipodal (largest cosine below −0.9) at $p$ = {glue:md}`antipodal_at`:
+# (largest $|\cos|$ below {glue:text}`orthogonal_threshold`) at $p$ = {glue:md}`orthogonal_at`, and
+# the anticorrelated pairs antipodal (largest cosine below {glue:text}`antipodal_threshold`) at $p$ =
+# {glue:md}`antipodal_at`:
 
 # %%
 display(by_probability.style.format({"p": "{:g}"}, precision=3).hide(axis="index"))
@@ -204,14 +209,14 @@ display(by_probability.style.format({"p": "{:g}"}, precision=3).hide(axis="index
 #
 # ## Collapse onto the principal component
 #
-# Give the model more correlated pairs than it can keep in orthogonal "local bases" and it
-# changes strategy. We call a pair *collapsed* when its two features point the same way
-# ($\cos > 0.9$): the hidden space then reads the pair's sum $x_i + x_j$, its first principal
-# component, rather than either feature, and each arrow has length near $1/\sqrt{2}$, the
-# least-squares way to read both features back from their sum.
+# The paper: given more correlated pairs than it can keep in orthogonal "local bases", the model
+# changes strategy. We call a pair *collapsed* when its two features point the same way ($\cos >$
+# {glue:text}`collapse_threshold`): the hidden space then reads the pair's sum $x_i + x_j$, its
+# first principal component, rather than either feature, and reading both features back from
+# their sum by least squares gives each arrow a length of $1/\sqrt{2}$.
 
 # %%
-collapse_threshold = 0.9
+collapse_threshold = COLLAPSED
 pair_counts = [section.n_pairs, *more_pairs]
 kept_cos = [correlated_cos] + [pair_cosines(run.W, 0, k)[run.best[0]] for k, run in collapse_runs.items()]
 kept_W = [runs["correlated"].W[runs["correlated"].best[check_index]]] + [

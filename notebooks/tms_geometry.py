@@ -54,6 +54,7 @@ from helpers.book.intervals import (
     percentile_interval,
     ratio_replicates,
     resample_counts,
+    with_whole_sample,
 )
 from helpers.book.results import verdict
 from helpers.book.section import scale_table, start_section
@@ -211,8 +212,7 @@ unit_dims = feature_dimensionality(W[units])
 unit_sticky = near_sticky_fraction(unit_dims) & unit_kept
 dims_seen = unit_dims[unit_kept]
 chance = sticky_share_by_chance(dims_seen.min().item(), dims_seen.max().item())
-unit_counts = resample_counts(len(units), seed=SEED)
-unit_weights = np.vstack([np.ones((1, len(units))), unit_counts])
+unit_weights = with_whole_sample(resample_counts(len(units), seed=SEED))
 unit_labels = np.arange(len(units))
 sticky_rows = ratio_replicates(
     unit_sticky.sum(1).cpu().numpy(), unit_kept.sum(1).cpu().numpy(), unit_labels, unit_weights
@@ -224,9 +224,7 @@ results.metric("sticky_share_all_seeds", sticky_rows[0])
 results.metric("sticky_chance_share", chance)
 results.metric("dimensionality_low", dims_seen.min().item())
 results.metric("dimensionality_high", dims_seen.max().item())
-results.metric("sticky_excess", sticky_excess[0])
-results.metric("sticky_excess_low", sticky_interval[0])
-sticky_excess_high = results.metric("sticky_excess_high", sticky_interval[1])
+sticky_excess_value = results.estimate("sticky_excess", sticky_excess[0], sticky_interval)
 
 # %% [markdown]
 # Over the {glue:text}`sticky_models` models, a share of {glue:text}`sticky_share_all_seeds:.2f` of
@@ -282,9 +280,7 @@ if shared.sum() > 0:
     polytope_rows = ratio_replicates(by_kind["polytope"].to_numpy(float), shared, unit_labels, unit_weights)
     finite = polytope_rows[1:][np.isfinite(polytope_rows[1:])]  # a resample may draw no shared group
     nontrivial_share = Estimate.of(polytope_rows[0], finite)
-    results.metric("nontrivial_polytope_share", nontrivial_share.value)
-    results.metric("nontrivial_polytope_share_low", nontrivial_share.interval[0])
-    results.metric("nontrivial_polytope_share_high", nontrivial_share.interval[1])
+    results.estimate("nontrivial_polytope_share", nontrivial_share.value, nontrivial_share.interval)
     results.sentence(
         "polytope_reading",
         f"Of the features that share a subspace with others beyond an antipodal pair, a share of "

@@ -84,6 +84,13 @@ def resample_counts(n_units: int, resamples: int = RESAMPLES, seed: int = 0) -> 
     return rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=resamples).astype(np.float64)
 
 
+def with_whole_sample(counts: np.ndarray) -> np.ndarray:
+    """`[1 + resamples, units]`: a row of ones (the whole sample) above the resamples `counts`,
+    the weights whose statistic `Estimate.from_rows` reads."""
+    counts = np.asarray(counts, dtype=np.float64)
+    return np.vstack([np.ones((1, counts.shape[1])), counts])
+
+
 def percentile_interval(
     replicates: np.ndarray, estimate: float | None = None, level: float = LEVEL
 ) -> tuple[float, float]:

@@ -60,6 +60,14 @@ class Results:
         self.save()
         return number
 
+    def estimate(self, name: str, value: Any, interval: Sequence[Any]) -> int | float:
+        """Record a statistic and its 95% interval as metrics `name`, `name_low` and `name_high`
+        (each glued); returns the value."""
+        low, high = interval
+        self.metric(f"{name}_low", low)
+        self.metric(f"{name}_high", high)
+        return self.metric(name, value)
+
     def label(self, name: str, text: str) -> str:
         """Glue a name the run chose (an SAE, a component) under `name`, as inline code: quote it
         in prose as {glue:md}`name`. Names are not metrics, so `results.json` does not record them."""

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from sae_lens import SAE
 
-from helpers.book.intervals import Estimate
+from helpers.book.intervals import Estimate, with_whole_sample
 from helpers.dark_matter.decomposition import ErrorDecomposition, TokenSplit, scalar_prediction_scores
 from helpers.dark_matter.synthetic_activations import sae_noise_sweep, table1_rows
 from helpers.lm.activation_store import stream_rows
@@ -131,7 +131,7 @@ def error_norm_transfer_rows(
     narrower's, under the whole test set (row 0) and each resample of `counts` (rows 1 on)."""
     if len(line) < 2:
         raise ValueError(f"Eq. 5 needs two or more SAEs along the line, not {len(line)}.")
-    weights = np.vstack([np.ones((1, counts.shape[1])), counts])
+    weights = with_whole_sample(counts)
     pairs = [(small, large) for i, small in enumerate(line) for large in line[i + 1 :]]
     return np.min(
         [

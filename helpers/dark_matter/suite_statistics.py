@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.book.intervals import Estimate, seed_mean, slope
+from helpers.book.intervals import Estimate, seed_mean, slope, with_whole_sample
 from helpers.dark_matter.decomposition import ErrorDecomposition
 from helpers.lm.scaling_law import FIT_RESAMPLES, fit_power_law_with_constant
 
@@ -104,7 +104,7 @@ def headline_rows(
     test contexts give rows whose difference resamples the difference of their statistics, pairs
     kept together."""
     _check_line(decompositions, line, widths, replicas)
-    weights = np.vstack([np.ones((1, counts.shape[1])), counts])
+    weights = with_whole_sample(counts)
     rows = {name: d.replicates(weights) for name, d in decompositions.items()}
     seeded = set(_other_seeds(replicas))
     suite = [r for name, r in rows.items() if name not in seeded]
@@ -151,7 +151,7 @@ def asymptote_margin(
     interval from refitting under the first `FIT_RESAMPLES` resamples of `counts` (and of the
     seeds)."""
     _check_line(decompositions, line, widths, replicas)
-    weights = np.vstack([np.ones((1, counts.shape[1])), counts[:FIT_RESAMPLES]])
+    weights = with_whole_sample(counts[:FIT_RESAMPLES])
     rows = {name: decompositions[name].replicates(weights) for name in [*line, *_other_seeds(replicas)]}
     fvu, nonlinear = (line_values(rows, line, key, replicas) for key in ("fvu_sae", "fvu_nonlinear"))
     asymptotes = np.array([fit_power_law_with_constant(widths, row).c for row in fvu])

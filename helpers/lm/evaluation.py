@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sae_lens import SAE
 
-from helpers.book.intervals import ratio_replicates
+from helpers.book.intervals import ratio_replicates, with_whole_sample
 from helpers.lm.activation_store import stream_rows
 from helpers.lm.model import LanguageModel, Site, Splice, losses_from_residual, run_model
 
@@ -33,7 +33,7 @@ class Reconstruction:
     def fvu_rows(self, groups: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """`[1 + resamples]`: FVU on all the rows, then under each resample (`counts`,
         `[resamples, units]`) of the units that `groups` labels 0..n-1 row by row (e.g. contexts)."""
-        weights = np.vstack([np.ones((1, counts.shape[1])), counts])
+        weights = with_whole_sample(counts)
         return ratio_replicates(self.squared_error, self.squared_deviation, groups, weights)
 
     def fvu_where(self, rows: np.ndarray) -> float:

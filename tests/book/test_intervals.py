@@ -16,6 +16,7 @@ from helpers.book.intervals import (
     resample_counts,
     seed_weights,
     slope,
+    with_whole_sample,
 )
 
 
@@ -127,3 +128,10 @@ def test_seed_weights_take_every_seed_once_then_draw_with_replacement():
     assert (weights[1:] != 1).any(axis=1).mean() > 0.5  # most resamples repeat a seed
     assert (seed_weights(1, 5, stream=0) == 1).all()
     assert np.array_equal(seed_weights(3, 50, stream=2), seed_weights(3, 50, stream=2))
+
+
+def test_the_whole_sample_row_comes_first_and_the_resamples_follow():
+    counts = resample_counts(4, resamples=3, seed=1)
+    weights = with_whole_sample(counts)
+    assert weights.shape == (4, 4) and (weights[0] == 1).all()
+    np.testing.assert_array_equal(weights[1:], counts)

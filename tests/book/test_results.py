@@ -173,3 +173,12 @@ def test_a_chosen_sentence_is_glued_as_plain_markdown_and_not_recorded(tmp_path,
     assert results.sentence("outcome", "The line stays *flat*.") == "The line stays *flat*."
     assert glued["outcome"].data == "The line stays *flat*."
     assert read_results(tmp_path / "results.json")["metrics"] == {}
+
+
+def test_an_estimate_records_its_value_and_interval_as_three_metrics(tmp_path):
+    results = Results("demo", "smoke", 0, tmp_path)
+    assert results.estimate("gap", 0.25, (0.1, 0.4)) == 0.25
+    metrics = json.loads((tmp_path / "results.json").read_text())["metrics"]
+    assert metrics == {"gap_low": 0.1, "gap_high": 0.4, "gap": 0.25}
+    with pytest.raises(ValueError):
+        results.estimate("bad", 0.1, (0.0, 0.2, 0.3))
