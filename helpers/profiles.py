@@ -479,6 +479,9 @@ class SaeSuite(Section):
     source: str = setting("gemma-scope-9b", one_of(SAE_SOURCES), "trained here (ours) or pretrained")
     widths: tuple[int, ...] = setting((512, 1024, 2048, 4096), _sizes(1), "TopK widths (ours)")
     ks: tuple[int, ...] = setting((16, 32, 64), _sizes(1), "TopK k values (ours)")
+    line_widths: tuple[int, ...] = setting(
+        (), _sizes(0), "widths trained at the reference k only, widening its line (ours)"
+    )
     jumprelu_widths: tuple[int, ...] = setting((512, 1024, 2048), _sizes(0), "JumpReLU widths (ours)")
     jumprelu_l0: int = setting(32, POSITIVE_INT, "JumpReLU target L0 (ours)")
     neighbour_width: int = setting(1024, POSITIVE_INT, "width of the neighbouring sites' SAEs (ours)")
@@ -496,6 +499,14 @@ class SaeSuite(Section):
             "ks",
             lambda s: max(s.ks) <= min(s.widths),
             lambda s: f"each at most the smallest of {s.SECTION}.widths = {s.widths}",
+        ),
+        Rule(
+            "line_widths",
+            lambda s: not set(s.line_widths) & set(s.widths) and all(w >= max(s.ks) for w in s.line_widths),
+            lambda s: (
+                f"none of {s.SECTION}.widths = {s.widths}, each at least the largest of "
+                f"{s.SECTION}.ks = {s.ks}"
+            ),
         ),
         Rule(
             "jumprelu_l0",
@@ -740,6 +751,7 @@ PROFILES: dict[str, Profile] = {
             source="ours",
             widths=(256, 512, 1024),
             ks=(8, 32),
+            line_widths=(128,),
             jumprelu_widths=(512,),
             jumprelu_l0=16,
             neighbour_width=256,
@@ -807,7 +819,7 @@ PROFILES: dict[str, Profile] = {
             loss_contexts=48,
             batch_contexts=16,
         ),
-        sae_suite=SaeSuite(source="ours", samples=200_000),
+        sae_suite=SaeSuite(source="ours", line_widths=(256, 8192), samples=200_000),
         decomposition=Decomposition(reference_l0=32),
         modeling_activations=ActivationModels(
             synthetic_tokens=20_000, synthetic_width=4096, synthetic_l0=64, mask_shares=MASKED_TO_90_PERCENT

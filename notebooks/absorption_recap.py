@@ -48,7 +48,7 @@ from helpers.book.section import scale_table, start_section
 from helpers.toy_saes.broken_latents import shows_absorption_table
 from helpers.toy_saes.figures import latent_cosine_figure
 from helpers.toy_saes.latent_metrics import cosines
-from helpers.toy_saes.runs import CLEAN_COSINE, SAETrainer
+from helpers.toy_saes.runs import CLEAN_COSINE, SAETrainer, exact_rule
 from helpers.toy_saes.true_features import TrueFeatures, orthogonal_vectors
 
 config, device, results, data_source, init_generator = start_section(
@@ -212,8 +212,7 @@ results.claim(
     "all four latents clean",
     f"kept seed: smallest decoder cosine {tied_min_cos:.3f}, matching score {tied_score:.3f}; "
     f"{tied_clean} of {seeds} seeds clean (one latent per feature, cosine > {CLEAN_COSINE})",
-    criterion=f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
-    "the 4 features and no other live latent; partly if another seed has",
+    criterion=f"yes if {exact_rule('the 4 features')}; partly if another seed has",
     holds=verdict(tied.kept.is_exactly(all_four), tied_clean > 0),
 )
 post_setting = f"the post's probabilities (all 1/4; P(parent alone) / P(child) = {post_ratio:.2f})"

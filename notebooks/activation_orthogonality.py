@@ -53,8 +53,11 @@ from helpers.toy_saes.latent_metrics import cosines, off_diagonal
 from helpers.toy_saes.runs import (
     CLEAN_COSINE,
     N_LINEAR_FEATURES,
+    SUPERPOSITION_CLEAN_COSINE,
     SAETrainer,
     clean_features_by_run,
+    clean_latent_words,
+    exact_rule,
     feature_list,
     linear_features,
 )
@@ -86,7 +89,6 @@ display(scale_table(config, "activation_orthogonality"))
 # %%
 training = config.toy_sae
 N_LATENTS = 5
-SUPERPOSITION_CLEAN_COSINE = 0.9
 schedule = OrthogonalitySchedule(coefficient=training.orthogonality_coefficient)
 orthogonal = orthogonal_vectors(N_LINEAR_FEATURES, 50, init_generator)
 squeezed = orthogonal_vectors(N_LINEAR_FEATURES, 19, init_generator)
@@ -321,8 +323,7 @@ results.claim(
     "features 4-8 recovered perfectly",
     f"kept seed clean: {feature_list(fixed12.clean_features)}, at most {fixed_peaks} peak(s) per latent; "
     f"{results.metrics['parent12_fixed_seeds_exact']} of {seeds} seeds exact",
-    criterion=f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
-    "features 4-8 and no other live latent; partly if the most activation peaks on one of its "
+    criterion=f"yes if {exact_rule('features 4-8')}; partly if the most activation peaks on one of its "
     "latents is fewer than the plain SAE's; no otherwise",
     holds=verdict(fixed12.is_exactly(top), fixed_peaks < plain_peaks),
 )
@@ -333,10 +334,7 @@ if training.jump_relu_run:
         "The JumpReLU variant (threshold at tau) also learns clean latents (optional in the post).",
         "not needed to fix absorption",
         f"kept seed clean: {feature_list(jump12.clean_features)}",
-        criterion=(
-            f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
-            "features 4-8 and no other live latent; no otherwise"
-        ),
+        criterion=(f"yes if {exact_rule('features 4-8')}; no otherwise"),
         holds=verdict(jump12.is_exactly(top)),
     )
 results.claim(
@@ -345,7 +343,7 @@ results.claim(
     "2 latents for 5, 6, 7; feature 3 represented",
     f"kept seed clean: {feature_list(plain6.clean_features)}; not clean among 5-7: {feature_list(merged)}",
     criterion=(
-        f"yes if the kept plain seed has a clean latent (decoder cosine > {CLEAN_COSINE}) for feature 3 "
+        f"yes if the kept plain seed has {clean_latent_words()} for feature 3 "
         "and none for at least 2 of features 5, 6, 7; partly if it has none for at least 1 of them; "
         "no otherwise"
     ),
@@ -357,8 +355,7 @@ results.claim(
     "clean latents for 3, 4, 5, 7, 8; none for 6",
     f"kept seed clean: {feature_list(fixed6.clean_features)}; broken latents: {len(fixed6.broken)}, "
     f"dead: {fixed6.dead}",
-    criterion=f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of "
-    f"{feature_list(wanted)} and no other live latent; partly if it has none for 6 and clean "
+    criterion=f"yes if {exact_rule(feature_list(wanted))}; partly if it has none for 6 and clean "
     "latents for at least 3 of those 5; no otherwise",
     holds=verdict(
         fixed6.is_exactly(wanted),
@@ -371,7 +368,7 @@ results.claim(
     "3, 4, 8 clean; 5, 6, 7 mixed",
     f"kept seed clean: {feature_list(plain_sup.clean_features)}",
     criterion=(
-        f"yes if the kept plain seed has a clean latent (decoder cosine > {SUPERPOSITION_CLEAN_COSINE}) "
+        f"yes if the kept plain seed has {clean_latent_words(superposition=True)} "
         "for each of 3, 4, 8 and not for all of 5, 6, 7; no otherwise"
     ),
     holds=verdict({3, 4, 8} <= plain_sup.clean_features and not {5, 6, 7} <= plain_sup.clean_features),
@@ -381,9 +378,8 @@ results.claim(
     "In superposition, activation orthogonality gives clean 3, 4, 5, 7, 8 but not 6.",
     "clean 3, 4, 5, 7, 8; not 6",
     f"kept seed clean: {feature_list(fixed_sup.clean_features)}",
-    criterion=f"yes if the kept seed has one live latent with decoder cosine > {SUPERPOSITION_CLEAN_COSINE} "
-    f"for each of {feature_list(wanted)} and no other live latent; partly if it has clean latents "
-    "for more features than the plain SAE's kept seed; no otherwise",
+    criterion=f"yes if {exact_rule(feature_list(wanted), superposition=True)}; partly if it has clean "
+    "latents for more features than the plain SAE's kept seed; no otherwise",
     holds=verdict(
         fixed_sup.is_exactly(wanted),
         len(fixed_sup.clean_features) > len(plain_sup.clean_features),

@@ -66,7 +66,6 @@ from helpers.dark_matter.controls import (
 from helpers.dark_matter.decomposition import context_split, decompose
 from helpers.dark_matter.suite_statistics import headline_rows
 from helpers.lm.data import LmData
-from helpers.lm.suite import sparsity_line
 from helpers.lm.tables import styled
 
 config, device, results, _, _ = start_section("controls", PROFILE, SEED, RESULTS_DIR, OVERRIDES)
@@ -98,7 +97,7 @@ started = time.perf_counter()
 settings = config.decomposition
 data = LmData(config, SEED, device)
 site = str(data.site)
-line = sparsity_line(data.entries, site, settings.reference_l0)
+line = data.reference_line
 names = [e.name for e in line]
 widths = np.array([e.width for e in line], dtype=float)
 randomized = LmData(  # the reference line's sites only: no depth sites (App. A.3) to harvest

@@ -71,7 +71,7 @@ from helpers.lm.evaluation import (
     sae_replacement,
     spliced_context_losses,
 )
-from helpers.lm.suite import sparsity_grid, sparsity_line
+from helpers.lm.suite import sparsity_grid
 from helpers.lm.tables import styled
 from helpers.lm.topk_training import Plateau, TopKTraining
 
@@ -363,7 +363,7 @@ plt.show()
 
 
 # %% tags=["hide-input"]
-reference = [e.name for e in sparsity_line(main_entries, site, config.decomposition.reference_l0)]
+reference = [e.name for e in data.reference_line]
 ce_ids = test_contexts[: settings.ce_contexts]
 ce_where = np.isin(split.contexts, ce_ids)
 ce_groups = np.searchsorted(ce_ids, split.contexts[ce_where])

@@ -59,6 +59,7 @@ from helpers.toy_saes.runs import (
     N_LINEAR_FEATURES,
     SAETrainer,
     clean_features_by_run,
+    clean_latent_words,
     expected_mse,
     feature_list,
     linear_features,
@@ -245,8 +246,8 @@ for name in ("tied", "untied"):
         f"kept seed: clean latents for features {sorted(picks[name])}, matching score {scores[name]:.3f}; "
         f"{results.metrics[f'{name}_seeds_top']} of {seeds} seeds exact",
         criterion=(
-            f"yes if the features with a clean latent (decoder cosine > {CLEAN_COSINE}) in the kept seed "
-            f"are exactly {feature_list(top)}; partly if they include some of them; no otherwise"
+            f"yes if the features with {clean_latent_words()} in the kept seed are exactly "
+            f"{feature_list(top)}; partly if they include some of them; no otherwise"
         ),
         holds=verdict(picks[name] == set(top), bool(picks[name] & set(top))),
     )

@@ -262,7 +262,7 @@ lines = {
     f"sparsity {t}": table.loc[[e.name for e in line]]
     for t, line in sparsity_lines(main_entries, site).items()
 }
-reference = [e.name for e in sparsity_line(main_entries, site, settings.reference_l0)]
+reference = [e.name for e in data.reference_line]
 jumprelu = [e.name for e in jumprelu_line(main_entries, site)]  # the paper's architecture, one L0 target
 if jumprelu:
     lines[f"JumpReLU, L0 target {config.sae_suite.jumprelu_l0}"] = table.loc[jumprelu]

@@ -70,7 +70,6 @@ from helpers.dark_matter.nonlinear_reduction import (
     within,
 )
 from helpers.lm.data import LmData
-from helpers.lm.suite import sparsity_line
 from helpers.lm.tables import styled
 
 config, device, results, _, _ = start_section(
@@ -164,7 +163,7 @@ results.metric("resamples", len(counts))
 reference_l0 = results.metric("reference_l0", settings.reference_l0)
 
 # %% tags=["hide-input"]
-line = sparsity_line(data.entries, site, settings.reference_l0)
+line = data.reference_line
 neighbours, main_entry = neighbours_and_match(data.entries, site)
 pursued = [e.name for e in line] + ([] if main_entry in line else [main_entry.name])  # and §7.2's SAE
 started = time.perf_counter()

@@ -48,6 +48,7 @@ import torch
 from IPython.display import Markdown, display
 
 from helpers.book.intervals import (
+    RESAMPLES,
     Band,
     Estimate,
     interval_text,
@@ -56,7 +57,6 @@ from helpers.book.intervals import (
     resample_counts,
     with_whole_sample,
 )
-from helpers.book.results import verdict
 from helpers.book.section import scale_table, start_section
 from helpers.toys.figures import polytope_drawing
 from helpers.toys.geometry import dimensions_per_feature, feature_dimensionality, represented
@@ -65,8 +65,8 @@ from helpers.toys.polytopes import (
     POLYTOPE_NAMES,
     STICKY_FRACTIONS,
     drawable_polytopes,
-    longest_run_near,
     near_sticky_fraction,
+    plateau_resamples,
     project_onto_span,
     shape_kind,
     sticky_share_by_chance,
@@ -124,12 +124,24 @@ train_seconds = results.metric("train_seconds", sweep.seconds)
 # %%
 per_instance = dimensions_per_feature(W)
 curve = per_instance[best]
-plateau_tolerance = 0.05
-on_plateau = (curve - 0.5).abs() <= plateau_tolerance
-plateau_length = results.metric("plateau_length", longest_run_near(curve, 0.5, plateau_tolerance))
-if on_plateau.any():
-    plateau_mean = results.metric("plateau_mean", curve[on_plateau].mean().item())
-    results.sentence("plateau_reading", f"(mean {plateau_mean:.3f})")
+PLATEAU_TOLERANCE = 0.05
+results.metric("plateau_tolerance", PLATEAU_TOLERANCE)
+plateau_lengths, plateau_levels = plateau_resamples(
+    sweep.per_setting(per_instance),
+    sweep.per_setting(sweep.loss.cpu()),
+    0.5,
+    PLATEAU_TOLERANCE,
+    RESAMPLES,
+    SEED,
+)
+plateau_length = Estimate.from_rows(plateau_lengths)
+results.estimate("plateau_length", plateau_length.value, plateau_length.interval)
+levels_found = plateau_levels[1:][np.isfinite(plateau_levels[1:])]  # a resample may find no plateau
+results.metric("plateau_found_share", len(levels_found) / (len(plateau_levels) - 1))
+if np.isfinite(plateau_levels[0]) and len(levels_found) >= 2:
+    plateau_level = Estimate.of(plateau_levels[0], levels_found)
+    results.estimate("plateau_level", plateau_level.value, plateau_level.interval)
+    results.sentence("plateau_reading", f"at a mean level of {plateau_level.text('.3f')}")
 else:
     results.sentence("plateau_reading", "(none lies within ±0.05 of 1/2: there is no plateau level)")
 results.metric("densest_dims_per_feature", curve[0].item())
@@ -152,9 +164,14 @@ plt.show()
 
 # %% [markdown]
 # At the densest setting dimensions per feature is {glue:text}`densest_dims_per_feature:.2f` (1:
-# a whole dimension for each represented feature). The curve stays within ±0.05 of $1/2$ for
-# {glue:text}`plateau_length` consecutive sparsities {glue:md}`plateau_reading`; a plateau at
-# $1/2$ is what storing every represented feature in an antipodal pair gives. At the sparsest
+# a whole dimension for each represented feature). The curve stays within
+# ±{glue:text}`plateau_tolerance` of $1/2$ for {glue:text}`plateau_length:.0f` consecutive
+# sparsities {glue:md}`plateau_reading`; a plateau at $1/2$ is what storing every represented
+# feature in an antipodal pair gives. The kept curve takes the lowest-loss seed at each sparsity,
+# so its plateau's interval redraws each sparsity's seeds with replacement and keeps the
+# lowest-loss seed drawn: the plateau's length lies in {glue:text}`plateau_length_low:.0f` to
+# {glue:text}`plateau_length_high:.0f` sparsities in 95% of those redraws, and
+# {glue:text}`plateau_found_share:.0%` of them find one. At the sparsest
 # setting it is {glue:text}`sparsest_dims_per_feature:.3f` dimensions per feature. The largest
 # distance of any seed's curve from the kept one is {glue:text}`max_seed_spread:.3f`.
 #
@@ -340,19 +357,23 @@ else:
 
 # %%
 shapes_found = sorted(named["shape"].unique())
+PLATEAU = Band(low=2)  # a plateau: at least two consecutive sparsities
 results.claim(
     "half_plateau",
     "Dimensions per feature has a plateau at 1/2 as sparsity grows "
     "(all represented features in antipodal pairs).",
     "a plateau at 1/2 (200 features in 20 dimensions)",
-    f"{plateau_length} consecutive sparsities within ±0.05 of 1/2 "
-    f"({section.n_features} features in {section.n_hidden} dimensions)",
+    f"{plateau_length.value:.0f} consecutive sparsities within ±{PLATEAU_TOLERANCE} of 1/2 "
+    f"{interval_text(plateau_length.interval, '.0f')} ({section.n_features} features in "
+    f"{section.n_hidden} dimensions)",
     criterion=(
-        "yes if dimensions per feature (kept seeds) stays within ±0.05 of 1/2 for at least 2 consecutive "
-        "sparsities; partly if for 1"
+        f"the longest run of consecutive sparsities at which dimensions per feature (the lowest-loss seed's) "
+        f"is within ±{PLATEAU_TOLERANCE} of 1/2, with its bootstrap interval over each sparsity's seeds: "
+        "yes if the 95% interval lies at 2 sparsities or more, no if wholly below 2, partly if it straddles 2"
     ),
-    holds=verdict(plateau_length >= 2, plateau_length == 1),
-    estimate=plateau_length,
+    holds=PLATEAU.verdict(plateau_length.interval),
+    estimate=plateau_length.value,
+    interval=plateau_length.interval,
 )
 ABOVE_CHANCE = Band(low=0.0)
 results.claim(
@@ -398,10 +419,10 @@ display(Markdown(results.claim_table()))
 # %% [markdown]
 # ## Summary
 #
-# Dimensions per feature stays within ±0.05 of $1/2$ for {glue:text}`plateau_length` consecutive
-# sparsities. Over every seed's model at the checked sparsities, a share of
-# {glue:text}`sticky_share_all_seeds:.2f` of the represented features sit within ±0.05 of a sticky
-# fraction, where dimensionalities spread uniformly over the same range would put
+# Dimensions per feature stays within ±{glue:text}`plateau_tolerance` of $1/2$ for
+# {glue:text}`plateau_length:.0f` consecutive sparsities. Over every seed's model at the checked
+# sparsities, a share of {glue:text}`sticky_share_all_seeds:.2f` of the represented features sit
+# within ±0.05 of a sticky fraction, where dimensionalities spread uniformly over the same range would put
 # {glue:text}`sticky_chance_share:.2f`; {glue:text}`features_in_polytopes` features form named
 # polytopes beyond dedicated dimensions and antipodal pairs, and {glue:text}`features_in_other_groups`
 # share subspaces in groups of no named shape. Our model has {glue:text}`n_features` features in

@@ -45,7 +45,7 @@ from helpers.book.results import verdict
 from helpers.book.section import scale_table, start_section
 from helpers.toy_saes.broken_latents import combo_firing, combo_latents
 from helpers.toy_saes.figures import latent_cosine_figure
-from helpers.toy_saes.runs import CLEAN_COSINE, SAETrainer
+from helpers.toy_saes.runs import SAETrainer, exact_rule
 from helpers.toy_saes.true_features import TrueFeatures, orthogonal_vectors
 
 config, device, results, data_source, init_generator = start_section(
@@ -274,21 +274,15 @@ results.claim(
     "4 clean latents, 4 dead",
     f"kept seed: {len(tied_best.clean)} clean (min cos {tied_min_cos:.3f}, matching score "
     f"{tied_score:.3f}), {tied_best.dead} dead; {tied_exact_seeds} of {seeds} seeds exact",
-    criterion=(
-        f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
-        "4 features, no other live latent, and the smallest of those cosines > 0.95; no otherwise"
-    ),
-    holds=verdict(tied_best.is_exactly(ALL_FEATURES) and tied_min_cos > 0.95),
+    criterion=(f"yes if {exact_rule('the 4 features')}; no otherwise"),
+    holds=verdict(tied_best.is_exactly(ALL_FEATURES)),
 )
 results.claim(
     "tied_hierarchy_exact",
     "With feature 0 the parent of features 1 and 2, the tied SAE is still exact.",
     "still perfect",
     f"kept seed {'is' if hierarchy_exact else 'is not'} exact; {hierarchy_exact_seeds} of {seeds} seeds are",
-    criterion=(
-        f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
-        "4 features and no other live latent; no otherwise"
-    ),
+    criterion=(f"yes if {exact_rule('the 4 features')}; no otherwise"),
     holds=verdict(hierarchy_exact),
 )
 results.claim(
@@ -309,10 +303,7 @@ results.claim(
     "4 clean latents, 4 dead",
     f"kept seed {'is' if weighted_exact else 'is not'} exact; {weighted.seeds_exact(ALL_FEATURES)} of "
     f"{seeds} seeds are; {weighted_spare} keep spare latents alive (the other tied rows use the plain L1)",
-    criterion=(
-        f"yes if the kept seed has one live latent with decoder cosine > {CLEAN_COSINE} for each of the "
-        "4 features and no other live latent; no otherwise"
-    ),
+    criterion=(f"yes if {exact_rule('the 4 features')}; no otherwise"),
     holds=verdict(weighted_exact),
 )
 display(Markdown(results.claim_table()))

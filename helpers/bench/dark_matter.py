@@ -17,7 +17,6 @@ from helpers.dark_matter.decomposition import LeastSquares, context_split, decom
 from helpers.dark_matter.pursuit import gradient_pursuit
 from helpers.lm.activation_store import CHUNK_ROWS, stream_rows
 from helpers.lm.data import LmData
-from helpers.lm.suite import sparsity_line
 
 REGRESSION_TOKENS = 150_000  # the paper's training tokens
 PURSUIT_TOKENS = 256  # enough to time the per-token loop, which takes tens of milliseconds a token
@@ -59,7 +58,7 @@ def error_regression(settings: BenchSettings) -> Comparison:
     whole Fig. 3 grid (every main-site SAE's two probes, streamed from the analysis store)."""
     data = LmData(settings.profile, 0, settings.device)
     site = str(data.site)
-    entry = sparsity_line(data.entries, site, settings.profile.decomposition.reference_l0)[-1]
+    entry = data.reference_line[-1]
     sae = data.saes[entry.name]
     rows = data.train_rows[:REGRESSION_TOKENS] if data.suite_config.source == "ours" else None
     store = data.train_store if rows is not None else data.analysis_store
@@ -162,7 +161,7 @@ def pursuit_encoding(settings: BenchSettings) -> Comparison:
     used on it, for a few hundred analysis tokens: batched against a per-token loop."""
     data = LmData(settings.profile, 0, settings.device)
     site = str(data.site)
-    entry = sparsity_line(data.entries, site, settings.profile.decomposition.reference_l0)[-1]
+    entry = data.reference_line[-1]
     sae = data.saes[entry.name]
     rows = np.sort(np.random.default_rng(0).choice(data.analysis_rows, PURSUIT_TOKENS, replace=False))
     x = next(stream_rows(data.analysis_store.activations(site), rows, settings.device, len(rows)))[1]

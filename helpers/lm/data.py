@@ -30,6 +30,7 @@ from helpers.lm.randomized import randomize_weights
 from helpers.lm.suite import (
     SaeEntry,
     SuiteTraining,
+    nearest_sparsity,
     neighbour_sites,
     seed_replicas,
     sparsity_line,
@@ -246,8 +247,22 @@ class LmData:
         if s.source != "ours":
             return [p.entry for p in PRETRAINED[s.source]]
         return suite_entries(
-            self.site, s.widths, s.ks, s.jumprelu_widths, s.jumprelu_l0, s.neighbour_width, s.neighbour_k
+            self.site,
+            s.widths,
+            s.ks,
+            s.jumprelu_widths,
+            s.jumprelu_l0,
+            s.neighbour_width,
+            s.neighbour_k,
+            s.line_widths,
+            nearest_sparsity(s.ks, self.reference_l0),
         )
+
+    @functools.cached_property
+    def reference_line(self) -> list[SaeEntry]:
+        """The main site's SAEs at the sparsity nearest `decomposition.reference_l0`, one per
+        width, ordered by width: the line along which Part IV compares widths."""
+        return sparsity_line(self.entries, str(self.site), self.reference_l0)
 
     @functools.cached_property
     def replica_entries(self) -> list[SaeEntry]:
@@ -256,8 +271,7 @@ class LmData:
         s = self.suite_config
         if s.source != "ours":
             return []
-        line = sparsity_line(self.entries, str(self.site), self.reference_l0)
-        return seed_replicas(line, s.seeds)
+        return seed_replicas(self.reference_line, s.seeds)
 
     @property
     def suite_training(self) -> SuiteTraining:

@@ -92,10 +92,16 @@ def suite_entries(
     jumprelu_l0: int,
     neighbour_width: int,
     neighbour_k: int,
+    line_widths: tuple[int, ...] = (),
+    line_k: int | None = None,
 ) -> list[SaeEntry]:
-    """The suite for residual `site`: the TopK grid, the JumpReLU line and the neighbouring sites."""
+    """The suite for residual `site`: the TopK grid, its line at `line_k` (one of `ks`) extended
+    to `line_widths`, the JumpReLU line and the neighbouring sites."""
+    if line_widths and line_k not in ks:
+        raise ValueError(f"the line's k ({line_k}) must be one of the grid's ks {ks}.")
     main = str(site)
     entries = [SaeEntry(main, "topk", w, k) for w in widths for k in ks]
+    entries += [SaeEntry(main, "topk", w, line_k) for w in line_widths if w not in widths]
     entries += [SaeEntry(main, "jumprelu", w, jumprelu_l0) for w in jumprelu_widths]
     neighbours = [
         Site(site.layer - 1, "resid_post"),
@@ -104,6 +110,11 @@ def suite_entries(
     ]
     entries += [SaeEntry(str(s), "topk", neighbour_width, neighbour_k) for s in neighbours if s.layer >= 0]
     return entries
+
+
+def nearest_sparsity(sparsities, target: int) -> int:
+    """The sparsity of `sparsities` closest to `target` (ties: the sparser)."""
+    return min(sparsities, key=lambda s: (abs(s - target), s))
 
 
 def seed_replicas(line: list[SaeEntry], seeds: int) -> list[SaeEntry]:
@@ -122,22 +133,37 @@ def replica_names(replicas: list[SaeEntry]) -> dict[str, list[str]]:
     return grouped
 
 
-def sparsity_grid(entries: list[SaeEntry], site: str) -> list[SaeEntry]:
-    """The SAEs at `site` that form the width x sparsity grid: the TopK ones where there are any
-    (our suite), else all (Gemma Scope's are all JumpReLU); replicas left out."""
+def _originals_at(entries: list[SaeEntry], site: str) -> tuple[list[SaeEntry], list[SaeEntry]]:
+    """The SAEs at `site` other than replicas, all and TopK only."""
     at_site = [e for e in entries if e.site == site and not e.replica]
     if not at_site:
         raise ValueError(f"the suite has no SAE at {site}.")
-    topk = [e for e in at_site if e.architecture == "topk"]
-    return topk or at_site
+    return at_site, [e for e in at_site if e.architecture == "topk"]
+
+
+def sparsity_grid(entries: list[SaeEntry], site: str) -> list[SaeEntry]:
+    """The SAEs at `site` that form the width x sparsity grid: the TopK ones at the widths that
+    have every k (a width trained only to extend one line is left out), where there are any (our
+    suite), else all (Gemma Scope's are all JumpReLU); replicas left out."""
+    at_site, topk = _originals_at(entries, site)
+    if not topk:
+        return at_site
+    ks = {e.sparsity for e in topk}
+    ks_at = {w: {e.sparsity for e in topk if e.width == w} for w in {e.width for e in topk}}
+    return [e for e in topk if ks_at[e.width] == ks]
 
 
 def sparsity_line(entries: list[SaeEntry], site: str, target: int) -> list[SaeEntry]:
-    """One SAE per width of the grid at `site` (see `sparsity_grid`), the one whose sparsity (k,
-    or L0) is closest to `target` (ties: the sparser), ordered by width: the line along which
-    error is compared across widths."""
+    """One SAE per width at `site`, ordered by width: the line along which error is compared
+    across widths. A TopK suite's k is a setting, so its line holds every TopK SAE with the grid's
+    k nearest `target` (ties: the sparser), the widths that extend that line too; a JumpReLU grid's
+    L0s differ per width, so its line takes, at each width, the SAE whose L0 is nearest `target`."""
+    at_site, topk = _originals_at(entries, site)
+    if topk:
+        k = nearest_sparsity({e.sparsity for e in sparsity_grid(entries, site)}, target)
+        return sorted((e for e in topk if e.sparsity == k), key=lambda e: e.width)
     best: dict[int, SaeEntry] = {}
-    for entry in sparsity_grid(entries, site):
+    for entry in at_site:
         current = best.get(entry.width)
         key = (abs(entry.sparsity - target), entry.sparsity)
         if current is None or key < (abs(current.sparsity - target), current.sparsity):

@@ -21,8 +21,28 @@ from helpers.toy_saes.latent_metrics import Matching, cosines, latent_table, mat
 from helpers.toy_saes.sae import OrthogonalitySchedule, ToySAE, train_toy_saes
 from helpers.toy_saes.true_features import TrueFeatures
 
-CLEAN_COSINE = 0.95
+CLEAN_COSINE = 0.95  # the book's one threshold for a clean latent
+# in superposition (fewer dimensions than features) no decoder row can point along one feature and
+# away from all the others, so there the threshold is lowered
+SUPERPOSITION_CLEAN_COSINE = 0.9
 N_LINEAR_FEATURES = 20
+
+
+def clean_latent_words(superposition: bool = False) -> str:
+    """The book's definition of a clean latent, as a claim's criterion states it."""
+    if not superposition:
+        return f"a clean latent (a live latent whose decoder has cosine > {CLEAN_COSINE} with one feature)"
+    return (
+        f"a clean latent (a live latent whose decoder has cosine > {SUPERPOSITION_CLEAN_COSINE} with one "
+        f"feature: the book's {CLEAN_COSINE}, lowered in superposition, where features outnumber dimensions "
+        "and no decoder row can point along one feature and away from all the others)"
+    )
+
+
+def exact_rule(features: str, superposition: bool = False) -> str:
+    """The criterion's words for `Census.is_exactly`: one clean latent per feature, nothing else."""
+    clean = clean_latent_words(superposition)
+    return f"the kept seed has {clean} for each of {features} and no other live latent"
 
 
 def linear_features(

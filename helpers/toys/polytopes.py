@@ -9,6 +9,9 @@ anticorrelated features).
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 from helpers.toys.geometry import represented
@@ -81,13 +84,37 @@ def shape_kind(size: int, rank: int) -> str:
     return "trivial" if name in TRIVIAL_SHAPES else "polytope"
 
 
-def longest_run_near(values: torch.Tensor, target: float, tolerance: float) -> int:
-    """Length of the longest run of consecutive `values` within `tolerance` of `target`."""
-    longest = current = 0
-    for close in ((values - target).abs() <= tolerance).tolist():
-        current = current + 1 if close else 0
-        longest = max(longest, current)
-    return longest
+def plateau(values: torch.Tensor, target: float, tolerance: float) -> tuple[int, float]:
+    """The longest run of consecutive `values` within `tolerance` of `target`: its length, and
+    the mean of its values (the first such run; NaN where no value is that close)."""
+    close = ((values - target).abs() <= tolerance).tolist()
+    best_start = best_length = start = 0
+    for i, near in enumerate(close + [False]):
+        if not near:
+            if i - start > best_length:
+                best_start, best_length = start, i - start
+            start = i + 1
+    level = values[best_start : best_start + best_length].double().mean().item() if best_length else math.nan
+    return best_length, level
+
+
+def plateau_resamples(
+    values: torch.Tensor, loss: torch.Tensor, target: float, tolerance: float, resamples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `plateau` of the kept curve (at each setting the lowest-loss seed's value; `values` and
+    `loss` are `[settings, seeds]`) and of the same curve under `resamples` bootstrap draws of
+    each setting's seeds (with replacement; the lowest-loss seed drawn is kept): lengths and
+    levels, `[1 + resamples]` each, row 0 the curve of all seeds."""
+    settings, seeds = loss.shape
+    draws = np.random.default_rng(seed).integers(0, seeds, size=(resamples, settings, seeds))
+    loss_np, values_np = loss.double().numpy(), values.double().numpy()
+    drawn_loss = np.take_along_axis(np.broadcast_to(loss_np, draws.shape), draws, axis=-1)
+    kept = np.take_along_axis(draws, drawn_loss.argmin(-1)[..., None], axis=-1)[..., 0]
+    curves = np.vstack(
+        [values_np[np.arange(settings), loss_np.argmin(-1)], values_np[np.arange(settings), kept]]
+    )
+    found = [plateau(torch.from_numpy(curve), target, tolerance) for curve in curves]
+    return np.array([length for length, _ in found]), np.array([level for _, level in found])
 
 
 def shared_subspace_groups(

@@ -169,6 +169,8 @@ CROSS_FIELD_VIOLATIONS = [  # (the setting blamed, overrides of the cpu profile,
         {"sae_suite.jumprelu_l0": 513},
         r"at most the smallest of sae_suite.jumprelu_widths = \(512,",
     ),
+    ("sae_suite.line_widths", {"sae_suite.line_widths": (1024, 8192)}, "none of sae_suite.widths"),
+    ("sae_suite.line_widths", {"sae_suite.line_widths": (32,)}, "none of .*, each at least the largest of"),
     ("sae_suite.neighbour_k", {"sae_suite.neighbour_k": 2048}, "at most sae_suite.neighbour_width = 1024"),
     ("sae_suite.samples", {"sae_suite.samples": 100}, "at least sae_suite.batch_size = 512"),
     (

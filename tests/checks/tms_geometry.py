@@ -1,7 +1,6 @@
 """What `tms_geometry` must show at `smoke` (EXPERIMENTS.md: fractional dimensionality and polytopes)."""
 
 from helpers.book.intervals import Band
-from helpers.book.results import verdict
 
 
 def check(results: dict) -> None:
@@ -12,7 +11,14 @@ def check(results: dict) -> None:
     assert metrics["densest_dims_per_feature"] > metrics["sparsest_dims_per_feature"]
     assert metrics["checked_features"] > 0
     plateau = metrics["plateau_length"]
-    assert holds["half_plateau"] == verdict(plateau >= 2, plateau == 1)
+    assert metrics["plateau_length_low"] <= plateau <= metrics["plateau_length_high"]
+    assert holds["half_plateau"] == Band(low=2).verdict(
+        (metrics["plateau_length_low"], metrics["plateau_length_high"])
+    ), "decided on the plateau length's interval over seeds"
+    if "plateau_level" in metrics:
+        level = metrics["plateau_level"]
+        assert metrics["plateau_level_low"] <= level <= metrics["plateau_level_high"]
+        assert abs(level - 0.5) <= metrics["plateau_tolerance"], "the plateau is within the tolerance of 1/2"
     assert 0 < metrics["sticky_chance_share"] <= 1 and 0 <= metrics["sticky_share_all_seeds"] <= 1
     assert metrics["dimensionality_low"] < metrics["dimensionality_high"] <= 1
     assert (

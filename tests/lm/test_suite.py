@@ -358,6 +358,22 @@ def test_sparsity_line_takes_the_nearest_sparsity_at_each_width():
     assert list(sae_suite.sparsity_lines(scope, "resid_post.20")) == [11, 20, 36, 58, 68, 138, 310, 408]
 
 
+def test_line_widths_extend_one_line_and_stay_out_of_the_grid():
+    ours = sae_suite.suite_entries(
+        Site(9, "resid_post"), (512, 1024), (16, 32), (512,), 32, 256, 16, line_widths=(256, 4096), line_k=32
+    )
+    grid = sae_suite.sparsity_grid(ours, "resid_post.9")
+    assert sorted((e.width, e.sparsity) for e in grid) == [(512, 16), (512, 32), (1024, 16), (1024, 32)]
+    lines = sae_suite.sparsity_lines(ours, "resid_post.9")
+    assert {k: [e.width for e in line] for k, line in lines.items()} == {
+        16: [512, 1024],
+        32: [256, 512, 1024, 4096],
+    }
+    assert [e.width for e in sae_suite.sparsity_line(ours, "resid_post.9", 30)] == [256, 512, 1024, 4096]
+    with pytest.raises(ValueError, match="must be one of the grid's ks"):
+        sae_suite.suite_entries(Site(9, "resid_post"), (512,), (16,), (), 16, 256, 16, (4096,), 32)
+
+
 def test_the_jumprelu_line_is_ours_beside_the_topk_grid_and_none_for_gemma_scope():
     ours = sae_suite.suite_entries(Site(9, "resid_post"), (512, 1024), (16, 32), (2048, 512), 32, 256, 16)
     line = sae_suite.jumprelu_line(ours, "resid_post.9")

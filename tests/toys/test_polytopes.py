@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -7,9 +8,10 @@ from helpers.toys.geometry import feature_dimensionality
 from helpers.toys.polytopes import (
     drawable_polytopes,
     group_rank,
-    longest_run_near,
     near_sticky_fraction,
     pair_cosines,
+    plateau,
+    plateau_resamples,
     polytope_name,
     project_onto_span,
     shape_kind,
@@ -85,11 +87,25 @@ def test_pair_cosines_of_orthogonal_antipodal_and_collapsed_pairs():
         pair_cosines(W, 1, 3)
 
 
-def test_longest_run_near_counts_consecutive_values_only():
+def test_plateau_is_the_longest_run_of_consecutive_values_and_its_mean():
     values = torch.tensor([1.0, 0.52, 0.6, 0.49, 0.5, 0.47, 0.3])
-    assert longest_run_near(values, 0.5, 0.05) == 3
-    assert longest_run_near(values, 0.5, 0.001) == 1
-    assert longest_run_near(torch.tensor([0.1]), 0.5, 0.05) == 0
+    length, level = plateau(values, 0.5, 0.05)
+    assert length == 3 and level == pytest.approx((0.49 + 0.5 + 0.47) / 3)
+    assert plateau(values, 0.5, 0.001) == (1, pytest.approx(0.5))
+    length, level = plateau(torch.tensor([0.1]), 0.5, 0.05)
+    assert length == 0 and math.isnan(level)
+
+
+def test_plateau_resamples_keep_the_lowest_loss_seed_drawn():
+    # two seeds per setting: seed 0 sits on 1/2 everywhere but loses at setting 1, where seed 1 is off it
+    values = torch.tensor([[0.5, 0.9], [0.5, 0.9], [0.5, 0.9]])
+    loss = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    lengths, levels = plateau_resamples(values, loss, 0.5, 0.05, resamples=400, seed=0)
+    assert lengths[0] == 1 and levels[0] == 0.5, "the kept curve is 0.5, 0.9, 0.5"
+    # a draw of two seeds holds the lower-loss one with probability 3/4; a run of 3 needs seed 0 kept at
+    # settings 0 and 2 and seed 1 missed at setting 1: probability 3/4 * 1/4 * 3/4 = 9/64
+    assert set(lengths[1:]) <= {0, 1, 2, 3} and 0.09 < np.mean(lengths[1:] == 3) < 0.19
+    assert np.all(levels[lengths > 0] == 0.5) and np.all(np.isnan(levels[lengths == 0]))
 
 
 def test_subspace_shapes_name_each_group():
