@@ -46,7 +46,6 @@ from helpers.book.intervals import (
     Estimate,
     interval_text,
     percentile_interval,
-    ratio_replicates,
     resample_counts,
     seed_mean,
     slope,
@@ -271,7 +270,7 @@ grid_widths = sorted({e.width for e in sparsity_grid(data.entries, site_name)})
 extra_widths = [e.width for e in reference_line if e.width not in grid_widths]
 results.sentence(
     "line_extension",
-    f"Only this line is trained beyond the grid's widths, at {', '.join(f'{w:,}' for w in extra_widths)} "
+    f"Only this line is trained beyond the grid's widths, at {' and '.join(f'{w:,}' for w in extra_widths)} "
     "latents; the other k keep the grid's widths (widening them too would train two more SAEs per added "
     "width, training time we chose not to spend)."
     if extra_widths
@@ -316,22 +315,13 @@ paper_prefix = results.metric("paper_share_prefix", round(PAPER_PREFIX_SHARE * l
 # %% tags=["hide-input"]
 position_context_index = data.position_store.context_index
 position_weights = with_whole_sample(resample_counts(data.position_store.spec.n_contexts, seed=SEED))
-
-
-def early_over_late_fvu(prefix: int) -> Estimate:
-    """The widest SAE's FVU at positions 1 to `prefix` - 1 over its FVU at the later positions,
-    with its bootstrap interval over the contexts harvested whole."""
-    early_fvu, late_fvu = (
-        ratio_replicates(
-            widest.squared_error[m], widest.squared_deviation[m], position_context_index[m], position_weights
-        )
-        for m in (usable & (positions < prefix), usable & (positions >= prefix))
+early, early_paper_share = (  # the widest SAE's FVU before `prefix` over its FVU from `prefix` on
+    Estimate.from_rows(
+        widest.fvu_rows_where(usable & (positions < prefix), position_context_index, position_weights)
+        / widest.fvu_rows_where(usable & (positions >= prefix), position_context_index, position_weights)
     )
-    return Estimate.from_rows(early_fvu / late_fvu)
-
-
-early = early_over_late_fvu(lm_config.keep_from)
-early_paper_share = early_over_late_fvu(paper_prefix)
+    for prefix in (lm_config.keep_from, paper_prefix)
+)
 results.estimate("early_over_late_fvu", early.value, early.interval)
 results.estimate("early_over_late_fvu_paper_share", early_paper_share.value, early_paper_share.interval)
 position_contexts = results.metric("position_contexts", data.position_store.spec.n_contexts)

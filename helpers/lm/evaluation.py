@@ -36,6 +36,11 @@ class Reconstruction:
         weights = with_whole_sample(counts)
         return ratio_replicates(self.squared_error, self.squared_deviation, groups, weights)
 
+    def fvu_rows_where(self, rows: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """`[len(weights)]`: FVU over the rows a boolean mask selects, under each row of `weights`
+        (`[n, units]`) of the units that `groups` labels 0..units-1 row by row (e.g. contexts)."""
+        return ratio_replicates(self.squared_error[rows], self.squared_deviation[rows], groups[rows], weights)
+
     def fvu_where(self, rows: np.ndarray) -> float:
         """FVU over the rows a boolean mask (or index array) selects."""
         return float(self.squared_error[rows].sum() / self.squared_deviation[rows].sum())

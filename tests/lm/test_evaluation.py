@@ -27,3 +27,9 @@ def test_fvu_rows_resample_the_rows_units_together():
     rows = quality.fvu_rows(np.array([0, 0, 1, 1]), np.array([[2.0, 0], [0, 2], [1, 1]]))
     np.testing.assert_allclose(rows, [10 / 12, 3 / 4, 7 / 8, 10 / 12])
     assert rows[0] == quality.fvu
+    where = np.array([True, False, True, True])  # unit 0 keeps row 0 only
+    weights = np.array([[1.0, 1], [2, 0], [0, 2]])
+    np.testing.assert_allclose(
+        quality.fvu_rows_where(where, np.array([0, 0, 1, 1]), weights), [8 / 10, 1 / 2, 7 / 8]
+    )
+    assert quality.fvu_rows_where(where, np.array([0, 0, 1, 1]), weights)[0] == quality.fvu_where(where)
