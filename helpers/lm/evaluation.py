@@ -33,8 +33,7 @@ class Reconstruction:
     def fvu_rows(self, groups: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """`[1 + resamples]`: FVU on all the rows, then under each resample (`counts`,
         `[resamples, units]`) of the units that `groups` labels 0..n-1 row by row (e.g. contexts)."""
-        weights = with_whole_sample(counts)
-        return ratio_replicates(self.squared_error, self.squared_deviation, groups, weights)
+        return self.fvu_rows_where(np.ones(len(groups), dtype=bool), groups, with_whole_sample(counts))
 
     def fvu_rows_where(self, rows: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """`[len(weights)]`: FVU over the rows a boolean mask selects, under each row of `weights`
