@@ -62,7 +62,12 @@ from helpers.dark_matter.component_saes import (
 from helpers.dark_matter.decomposition import NORMS, context_split, decompose, split_by_context
 from helpers.dark_matter.figures import detection_by_decile, wider_pair_matrix
 from helpers.dark_matter.larger_saes import by_size, pair_gains, pair_label, wider_pair_names, wider_pairs
-from helpers.dark_matter.token_detection import decile_accuracy_gap, sae_firings, token_detection_scores
+from helpers.dark_matter.token_detection import (
+    DetectionScores,
+    decile_accuracy_gap,
+    sae_firings,
+    token_detection_scores,
+)
 from helpers.lm.activation_store import stream_rows
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import (
@@ -233,7 +238,6 @@ component_runs = train_component_saes(
     split,
     device,
 )
-component_saes = {c: runs[0].sae for c, runs in component_runs.items()}  # the proxy reads the first seed
 fvu_gap = Estimate.from_rows(fvu_gap_rows(component_runs, counts))
 all_runs = [run for runs in component_runs.values() for run in runs]
 mean_fvu = {c: float(np.mean([run.score.fvu for run in runs])) for c, runs in component_runs.items()}
@@ -296,31 +300,34 @@ plt.show()
 # commonest tokens among the top decile of half of a latent's firings, scored on the other half
 # (`helpers.dark_matter.token_detection`). It rewards latents whose firing the token explains and
 # misses any that need context, so it is a lower bound on what a judge would find, and comparable
-# between two SAEs read on the same tokens. It reads the first seed's two SAEs:
+# between two SAEs read on the same tokens. It reads every seed's two SAEs: at least
 # {glue:text}`scored_latents` latents of each, drawn from those that fire at least
 # {glue:text}`min_firings` times on the analysis tokens; a decile's accuracy is the mean of its hit
-# rate and the accuracy on non-firing tokens, and the intervals resample each SAE's scored latents.
+# rate and the accuracy on non-firing tokens. A difference is seed r's SAE on the linear error
+# against seed r's on the nonlinear error, averaged over the seeds; its interval resamples each
+# SAE's scored latents and draws the seeds with replacement.
 
 # %% tags=["hide-input"]
 token_ids = np.asarray(store.tokens[split.rows])
 scores = {}
 for component, fn in component_fns.items():
     chunks = (fn(x) for _, x in stream_rows(activations, split.rows, device))
-    firings = sae_firings(component_saes[component], chunks)
-    scores[component] = token_detection_scores(
-        firings, token_ids, settings.scored_latents, settings.min_firings, SEED
-    )
-decile_gap, decile_gap_replicates = decile_accuracy_gap(
-    scores["LinearError"], scores["NonlinearError"], len(counts), SEED
-)
+    firings = sae_firings([run.sae for run in component_runs[component]], chunks)
+    scores[component] = [
+        token_detection_scores(f, token_ids, settings.scored_latents, settings.min_firings, SEED + r)
+        for r, f in enumerate(firings)
+    ]
+decile_gap_rows = decile_accuracy_gap(scores["LinearError"], scores["NonlinearError"], len(counts), SEED)
+decile_gap = decile_gap_rows[0]
 worst_decile = int(np.argmin(decile_gap))
-worst_gap = Estimate.of(decile_gap.min(), decile_gap_replicates.min(axis=1))
-mean_gap = Estimate.of(decile_gap.mean(), decile_gap_replicates.mean(axis=1))
+worst_gap = Estimate.from_rows(decile_gap_rows.min(axis=1))
+mean_gap = Estimate.from_rows(decile_gap_rows.mean(axis=1))
 
 # %% tags=["hide-input"]
-results.metric("scored_latents", min(len(s.latents) for s in scores.values()))
+pooled_scores = {c: DetectionScores.pooled(per_seed) for c, per_seed in scores.items()}
+results.metric("scored_latents", min(len(s.latents) for per_seed in scores.values() for s in per_seed))
 results.metric("min_firings", settings.min_firings)
-for component, s in scores.items():
+for component, s in pooled_scores.items():
     results.metric(f"{component}_detection", s.balanced_accuracy.mean())
 results.metric("detection_gap", mean_gap.value)
 results.metric("detection_gap_low", mean_gap.interval[0])
@@ -333,16 +340,16 @@ deciles_linear_ahead = results.metric("deciles_linear_ahead", int((decile_gap > 
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 4))
-detection_by_decile(ax, {f"SAE on {c}": s for c, s in scores.items()})
+detection_by_decile(ax, {f"SAEs on {c}": s for c, s in pooled_scores.items()})
 ax.set_title("Token-detection proxy (95% CI)")
 plt.show()
 
 # %% [markdown]
-# Balanced detection accuracy, averaged over latents: {glue:text}`LinearError_detection:.3f` for
-# the SAE on the linear error and {glue:text}`NonlinearError_detection:.3f` for the SAE on the
+# Balanced detection accuracy, averaged over latents and seeds: {glue:text}`LinearError_detection:.3f`
+# for the SAEs on the linear error and {glue:text}`NonlinearError_detection:.3f` for the SAEs on the
 # nonlinear error, a difference of {glue:text}`detection_gap:+.3f` (95% interval
 # {glue:text}`detection_gap_low:+.3f` to {glue:text}`detection_gap_high:+.3f`). The linear error's
-# SAE is ahead in {glue:text}`deciles_linear_ahead` of the 10 deciles; the smallest difference is
+# SAEs are ahead in {glue:text}`deciles_linear_ahead` of the 10 deciles; the smallest difference is
 # {glue:text}`detection_gap_min:+.3f` in decile {glue:text}`detection_gap_worst_decile`
 # ({glue:text}`detection_gap_min_low:+.3f` to {glue:text}`detection_gap_min_high:+.3f`).
 #
@@ -700,8 +707,9 @@ results.claim(
     f"smallest difference over deciles {worst_gap.text('+.3f')} (decile {worst_decile + 1}); mean over "
     f"deciles {mean_gap.text('+.3f')}.",
     criterion="the smallest difference over the 10 activation deciles in mean detection accuracy (the "
-    "LinearError SAE's latents minus the NonlinearError SAE's), with its bootstrap interval over each "
-    f"SAE's scored latents: {ABOVE_ZERO.rule()}",
+    "LinearError SAE's latents minus the NonlinearError SAE's, seed against seed, mean over "
+    f"{settings.component_sae_seeds} seeds), with its bootstrap interval over each SAE's scored latents "
+    f"and the seeds: {ABOVE_ZERO.rule()}",
     holds=ABOVE_ZERO.verdict(worst_gap.interval),
     estimate=worst_gap.value,
     interval=worst_gap.interval,

@@ -14,14 +14,14 @@ score is a lower bound on interpretability, comparable between SAEs on the same 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from sae_lens import SAE
 
-from helpers.book.intervals import resample_counts
+from helpers.book.intervals import resample_counts, seed_weights, with_whole_sample
 
 
 @dataclass(frozen=True)
@@ -36,19 +36,22 @@ class Firings:
 
 
 @torch.no_grad()
-def sae_firings(sae: SAE, chunks: Iterable[torch.Tensor]) -> Firings:
-    """The firings of `sae` on consecutive chunks of inputs (`[rows, d]` each), numbered in order."""
-    tokens, latents, values, seen = [], [], [], 0
+def sae_firings(saes: Sequence[SAE], chunks: Iterable[torch.Tensor]) -> list[Firings]:
+    """The firings of each of `saes` on consecutive chunks of inputs (`[rows, d]` each), numbered in
+    order; one pass over the chunks serves every SAE."""
+    parts: list[tuple[list, list, list]] = [([], [], []) for _ in saes]
+    seen = 0
     for x in chunks:
-        code = sae.encode(x)
-        row, latent = code.nonzero(as_tuple=True)
-        tokens.append((row + seen).cpu().numpy())
-        latents.append(latent.cpu().numpy())
-        values.append(code[row, latent].float().cpu().numpy())
+        for sae, (tokens, latents, values) in zip(saes, parts, strict=True):
+            code = sae.encode(x)
+            row, latent = code.nonzero(as_tuple=True)
+            tokens.append((row + seen).cpu().numpy())
+            latents.append(latent.cpu().numpy())
+            values.append(code[row, latent].float().cpu().numpy())
         seen += len(x)
     if not seen:
         raise ValueError("no inputs: give at least one chunk of activations.")
-    return Firings(np.concatenate(tokens), np.concatenate(latents), np.concatenate(values), seen)
+    return [Firings(*(np.concatenate(p) for p in part), seen) for part in parts]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,16 @@ class DetectionScores:
     explanations: list[np.ndarray]
     decile_hit_rate: np.ndarray  # [latents, deciles]
     negative_accuracy: np.ndarray  # [latents]
+
+    @classmethod
+    def pooled(cls, scores: Sequence[DetectionScores]) -> DetectionScores:
+        """The scored latents of several SAEs (e.g. one per seed) as one sample."""
+        return cls(
+            np.concatenate([s.latents for s in scores]),
+            [e for s in scores for e in s.explanations],
+            np.concatenate([s.decile_hit_rate for s in scores]),
+            np.concatenate([s.negative_accuracy for s in scores]),
+        )
 
     @property
     def balanced_accuracy(self) -> np.ndarray:
@@ -74,17 +87,22 @@ class DetectionScores:
 
 
 def decile_accuracy_gap(
-    first: DetectionScores, second: DetectionScores, resamples: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per activation decile, the mean `decile_accuracy` of `first`'s latents minus `second`'s, and
-    the same under `resamples` bootstrap resamples of each SAE's scored latents (drawn
-    independently: the two SAEs' latents are separate samples)."""
-    accuracies = [scores.decile_accuracy for scores in (first, second)]
-    value = accuracies[0].mean(0) - accuracies[1].mean(0)
-    first_means, second_means = (
-        resample_counts(len(a), resamples, seed + i) @ a / len(a) for i, a in enumerate(accuracies)
-    )
-    return value, first_means - second_means
+    first: Sequence[DetectionScores], second: Sequence[DetectionScores], resamples: int, seed: int
+) -> np.ndarray:
+    """`[1 + resamples, deciles]`: per activation decile, the mean `decile_accuracy` of `first[r]`'s
+    latents minus `second[r]`'s, averaged over the seeds r. Row 0 is on every scored latent; each
+    other row resamples every SAE's scored latents (independently: separate samples) and draws the
+    seeds with replacement."""
+    gaps = []
+    for r, pair in enumerate(zip(first, second, strict=True)):
+        means = []
+        for i, scores in enumerate(pair):
+            accuracy = scores.decile_accuracy
+            counts = with_whole_sample(resample_counts(len(accuracy), resamples, seed + 2 * r + i))
+            means.append(counts @ accuracy / len(accuracy))
+        gaps.append(means[0] - means[1])
+    weights = seed_weights(len(gaps), resamples + 1, stream=seed + 2 * len(gaps))
+    return np.einsum("rds,rs->rd", np.stack(gaps, -1), weights) / len(gaps)
 
 
 def token_detection_scores(

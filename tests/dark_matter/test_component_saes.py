@@ -216,11 +216,13 @@ def test_sae_firings_number_tokens_across_chunks():
     sae = TopKSAE(TopKSAEConfig(d_in=16, d_sae=32, k=3))
     torch.nn.init.normal_(sae.W_enc)
     x = torch.from_numpy(sparse_sums(n=100))
-    firings = sae_firings(sae, [x[:40], x[40:]])
-    assert firings.n_tokens == 100
-    np.testing.assert_array_equal(np.bincount(firings.token, minlength=100), 3)
-    code = sae.encode(x).detach()
-    np.testing.assert_allclose(firings.value, code[firings.token, firings.latent].numpy())
+    other = TopKSAE(TopKSAEConfig(d_in=16, d_sae=32, k=5))
+    torch.nn.init.normal_(other.W_enc)
+    for model, firings in zip((sae, other), sae_firings([sae, other], [x[:40], x[40:]]), strict=True):
+        assert firings.n_tokens == 100
+        np.testing.assert_array_equal(np.bincount(firings.token, minlength=100), model.cfg.k)
+        code = model.encode(x).detach()
+        np.testing.assert_allclose(firings.value, code[firings.token, firings.latent].numpy())
 
 
 def test_the_decile_gap_and_its_bootstrap_over_latents():
@@ -230,12 +232,35 @@ def test_the_decile_gap_and_its_bootstrap_over_latents():
     shifted = hits.copy()
     shifted[:, 9] = np.linspace(0.0, 0.4, 40)  # decile 10: mean 0.2 where the first SAE has 0.6
     first, second = (DetectionScores(np.arange(40), [], h, np.full(40, 0.9)) for h in (hits, shifted))
-    value, replicates = decile_accuracy_gap(first, second, resamples=500, seed=0)
+    rows = decile_accuracy_gap([first], [second], resamples=500, seed=0)
+    value, replicates = rows[0], rows[1:]
     np.testing.assert_allclose(value, [0.0] * 9 + [0.2])
     assert replicates.shape == (500, 10)
     np.testing.assert_allclose(replicates[:, :9], 0.0, atol=1e-12)
     standard_error = shifted[:, 9].std() / 2 / np.sqrt(40)  # the decile's accuracy halves the hit rate
     assert replicates[:, 9].std() == pytest.approx(standard_error, rel=0.15)
+
+
+def test_the_decile_gap_draws_the_seeds_with_replacement():
+    """Two seeds whose gaps are 0 and 0.2 in every decile, with no spread over latents: the gap is
+    their mean, and a resample is 0, 0.1 or 0.2 with the binomial probabilities 1/4, 1/2, 1/4."""
+    flat = DetectionScores(np.arange(20), [], np.full((20, 10), 0.5), np.full(20, 0.9))
+    lower = DetectionScores(np.arange(20), [], np.full((20, 10), 0.1), np.full(20, 0.9))
+    rows = decile_accuracy_gap([flat, flat], [flat, lower], resamples=4000, seed=0)
+    np.testing.assert_allclose(rows[0], 0.1)
+    np.testing.assert_allclose(rows[1:], rows[1:, :1] * np.ones(10), atol=1e-12)
+    levels, counts = np.unique(rows[1:, 0].round(6), return_counts=True)
+    np.testing.assert_allclose(levels, [0.0, 0.1, 0.2])
+    np.testing.assert_allclose(counts / 4000, [0.25, 0.5, 0.25], atol=0.03)
+
+
+def test_pooled_scores_stack_the_seeds_latents():
+    first, second = (
+        DetectionScores(np.arange(n), [np.array([n])] * n, np.ones((n, 10)), np.ones(n)) for n in (3, 5)
+    )
+    pooled = DetectionScores.pooled([first, second])
+    assert len(pooled.latents) == 8 and len(pooled.explanations) == 8
+    assert pooled.decile_hit_rate.shape == (8, 10)
 
 
 class FixedScore:
