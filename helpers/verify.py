@@ -60,9 +60,10 @@ def _stores(cache: Path) -> Iterator[Finding]:
 
 
 def _saes(cache: Path) -> Iterator[Finding]:
-    for suite in _folders(cache / "saes"):
-        for folder in _folders(suite):
-            yield Finding("SAE", folder, sae_damage(folder))
+    for suite in _folders(cache / "saes"):  # saes/<training store>/seed<N>/<SAE>
+        for seed in _folders(suite):
+            for folder in _folders(seed):
+                yield Finding("SAE", folder, sae_damage(folder))
 
 
 def _sections(cache: Path) -> Iterator[Finding]:

@@ -47,7 +47,11 @@ def intact_cache(smollm2, tmp_path_factory) -> Path:
     store = harvest(smollm2, contexts, spec, cache / "activations" / "store", 4)
     entry = SaeEntry(SITE, "topk", 32, 4)
     train_suite(
-        store, [entry], SuiteTraining(256, 32, 1e-3, False, 0), cache / "saes" / "suite", torch.device("cpu")
+        store,
+        [entry],
+        SuiteTraining(256, 32, 1e-3, False, 0),
+        cache / "saes" / "suite" / "seed0",
+        torch.device("cpu"),
     )
 
     source = cache / "tiny.py"
@@ -84,7 +88,7 @@ def _edit_json(path: Path, change) -> None:
 
 
 def _sae_config(cache: Path) -> Path:
-    return next((cache / "saes" / "suite").glob("*/cfg.json"))
+    return next((cache / "saes" / "suite" / "seed0").glob("*/cfg.json"))
 
 
 DAMAGES = {
@@ -107,7 +111,7 @@ DAMAGES = {
     ),
     "an SAE's k edited": (
         lambda cache: _edit_json(_sae_config(cache), lambda cfg: cfg.update(k=64)),
-        "would rebuild SAE saes/suite/",
+        "would rebuild SAE saes/suite/seed0/",
         ": cfg.json ",
     ),
     "a cached metric edited": (

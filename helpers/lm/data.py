@@ -281,9 +281,10 @@ class LmData:
 
     def train_saes(self, entries: list[SaeEntry]) -> tuple[dict[str, SAE], dict[str, dict]]:
         """The SAEs of `entries` (e.g. one line of the suite) by the suite's recipe, on the
-        training store, loaded where already trained; and their training records."""
+        training store, loaded where already trained; and their training records. Each seed has
+        its own folder, so that runs with other seeds keep, rather than retrain, each other's SAEs."""
         store = self.train_store
-        root = cache_root() / "saes" / store.digest
+        root = cache_root() / "saes" / store.digest / f"seed{self.seed}"
         return train_suite(store, entries, self.suite_training, root, self.device, self.train_rows)
 
     @functools.cached_property
