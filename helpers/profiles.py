@@ -626,6 +626,17 @@ class NonlinearReduction(Section):
     pursuit_tokens: int = setting(50_000, POSITIVE_INT, "analysis tokens re-encoded")
 
 
+@dataclass(frozen=True)
+class PathologicalErrors(Section):
+    """Part V (ours): each part of the dark matter spliced into the model against a random error
+    of the same per-token norm (Gurnee 2024's test), on held-out analysis contexts, for the
+    reference line's SAEs and one SAE at each depth layer."""
+
+    ce_contexts: int = setting(
+        32, POSITIVE_INT, "held-out contexts spliced, each once per SAE, error part and its random twin"
+    )
+
+
 DEVICES = ("auto", "cpu", "cuda")
 DEVICE = one_of(DEVICES)
 
@@ -652,6 +663,7 @@ class Profile:
     modeling_activations: ActivationModels = field(default_factory=ActivationModels)
     error_components: ErrorComponents = field(default_factory=ErrorComponents)
     reducing_nonlinear_error: NonlinearReduction = field(default_factory=NonlinearReduction)
+    pathological_errors: PathologicalErrors = field(default_factory=PathologicalErrors)
 
     def __post_init__(self) -> None:
         _refuse_unless(DEVICE.holds(self.device), "device", self.device, DEVICE.allowed)
@@ -777,6 +789,7 @@ PROFILES: dict[str, Profile] = {
             ce_contexts=4,
         ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=4_096),
+        pathological_errors=PathologicalErrors(ce_contexts=2),
     ),
     "cpu": Profile(
         name="cpu",
@@ -828,6 +841,7 @@ PROFILES: dict[str, Profile] = {
             component_sae_expansion=8, component_sae_samples=600_000, plateau_every=50_000, ce_contexts=6
         ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=8_192),
+        pathological_errors=PathologicalErrors(ce_contexts=4),
     ),
     "paper": Profile(
         name="paper",

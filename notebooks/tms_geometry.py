@@ -64,6 +64,7 @@ from helpers.toys.models import ToyModel, repeat_per_seed
 from helpers.toys.polytopes import (
     POLYTOPE_NAMES,
     STICKY_FRACTIONS,
+    STICKY_TOLERANCE,
     drawable_polytopes,
     near_sticky_fraction,
     plateau_resamples,
@@ -143,7 +144,9 @@ if np.isfinite(plateau_levels[0]) and len(levels_found) >= 2:
     results.estimate("plateau_level", plateau_level.value, plateau_level.interval)
     results.sentence("plateau_reading", f"at a mean level of {plateau_level.text('.3f')}")
 else:
-    results.sentence("plateau_reading", "(none lies within ±0.05 of 1/2: there is no plateau level)")
+    results.sentence(
+        "plateau_reading", f"(none lies within ±{PLATEAU_TOLERANCE} of 1/2: there is no plateau level)"
+    )
 results.metric("densest_dims_per_feature", curve[0].item())
 results.metric("sparsest_dims_per_feature", curve[-1].item())
 seed_spread = (sweep.per_setting(per_instance) - curve[:, None]).abs()
@@ -179,11 +182,12 @@ plt.show()
 #
 # Each point is one represented feature ($\lVert W_i \rVert > 0.5$) of the kept model at one
 # sparsity; the dashed lines are the sticky fractions. We count a feature as *sticky* when its
-# $D_i$ lies within ±0.05 of one of them, in the sparsities where dimensions per feature lies
-# between 1/3 and 1 (beyond that, at extreme sparsity, features pack more densely than any of
-# these polytopes).
+# $D_i$ lies within ±{glue:text}`sticky_tolerance` of one of them, in the sparsities where
+# dimensions per feature lies between 1/3 and 1 (beyond that, at extreme sparsity, features pack
+# more densely than any of these polytopes).
 
 # %%
+results.metric("sticky_tolerance", STICKY_TOLERANCE)
 dimensionality = feature_dimensionality(W[best])
 kept = represented(W[best])
 in_range = (curve >= 1 / 3) & (curve <= 1)
@@ -214,13 +218,13 @@ plt.show()
 # %% [markdown]
 # In the {glue:text}`checked_sparsities` sparsities of the checked range,
 # {glue:text}`checked_features` features are represented, and a share of
-# {glue:text}`sticky_share:.2f` of them sit within ±0.05 of a sticky fraction.
+# {glue:text}`sticky_share:.2f` of them sit within ±{glue:text}`sticky_tolerance` of a sticky fraction.
 #
-# **Against chance.** The windows of ±0.05 around the six fractions cover much of the range a
-# dimensionality can take, so a high share alone says little. The null: dimensionalities spread
-# uniformly over the range the represented features' own dimensionalities span, which puts the
-# windows' share of that range within ±0.05 of a fraction. We compare over every seed's model at the
-# checked sparsities (not only the kept seed's), and resample those models for the interval.
+# **Against chance.** The windows of ±{glue:text}`sticky_tolerance` around the six fractions cover
+# much of the range a dimensionality can take, so a high share alone says little. The null:
+# dimensionalities spread uniformly over the range the represented features' own dimensionalities
+# span, whose sticky share is the windows' share of that range. We compare over every seed's model
+# at the checked sparsities (not only the kept seed's), and resample those models for the interval.
 
 # %%
 units = torch.tensor([i for i in range(len(W)) if in_range[i // n_seeds]])
@@ -380,10 +384,11 @@ results.claim(
     "sticky_fractions",
     "Feature dimensionalities cluster at sticky fractions 1, 3/4, 2/3, 1/2, 2/5, 3/8.",
     "most features at these fractions (paper's scatter)",
-    f"{sticky_rows[0]:.0%} of the represented features within ±0.05 of one, against {chance:.0%} by chance: "
+    f"{sticky_rows[0]:.0%} of the represented features within ±{STICKY_TOLERANCE} of one, "
+    f"against {chance:.0%} by chance: "
     f"excess {sticky_excess[0]:+.2f} {interval_text(sticky_interval, '+.2f')} over {len(units)} models",
     criterion=(
-        "the share of represented features within ±0.05 of a sticky fraction, minus the share "
+        f"the share of represented features within ±{STICKY_TOLERANCE} of a sticky fraction, minus the share "
         "dimensionalities spread uniformly over their observed range would have, over every seed's model "
         "at the sparsities where dimensions per feature is in [1/3, 1], with its bootstrap interval over "
         f"those models: {ABOVE_CHANCE.rule()}"
@@ -422,7 +427,8 @@ display(Markdown(results.claim_table()))
 # Dimensions per feature stays within ±{glue:text}`plateau_tolerance` of $1/2$ for
 # {glue:text}`plateau_length:.0f` consecutive sparsities. Over every seed's model at the checked
 # sparsities, a share of {glue:text}`sticky_share_all_seeds:.2f` of the represented features sit
-# within ±0.05 of a sticky fraction, where dimensionalities spread uniformly over the same range would put
+# within ±{glue:text}`sticky_tolerance` of a sticky fraction, where dimensionalities spread
+# uniformly over the same range would put
 # {glue:text}`sticky_chance_share:.2f`; {glue:text}`features_in_polytopes` features form named
 # polytopes beyond dedicated dimensions and antipodal pairs, and {glue:text}`features_in_other_groups`
 # share subspaces in groups of no named shape. Our model has {glue:text}`n_features` features in

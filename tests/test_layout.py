@@ -19,8 +19,9 @@ LAYERS = {
     "toy_saes": 2,
     "lm": 3,
     "dark_matter": 4,
-    "bench": 5,
-    "verify": 5,
+    "open_questions": 5,
+    "bench": 6,
+    "verify": 6,
 }
 
 

@@ -218,6 +218,17 @@ class LmData:
         where `choice` leaves outliers out, else none."""
         return self.outlier_threshold if choice.norm_filter else float("inf")
 
+    def splice_threshold_at(self, site: Site) -> float:
+        """`splice_threshold` for a splice at `site`: at a depth site, `lm.outlier_norm_ratio` times
+        that site's median norm on the loss store's tokens, where the profile leaves outliers out."""
+        if site == self.site:
+            return self.splice_threshold
+        if site not in self.depth_sites:
+            raise ValueError(f"site {site} is neither the main site {self.site} nor a depth site.")
+        if not self.config.norm_filter:
+            return float("inf")
+        return float(self.config.outlier_norm_ratio * np.median(self.loss_store.norms(site)))
+
     @functools.cached_property
     def train_rows(self) -> np.ndarray:
         """The training store's rows that the SAEs see: all, or all but the norm outliers."""

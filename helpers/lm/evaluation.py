@@ -3,7 +3,7 @@ reconstruction spliced in (% of cross-entropy recovered against zero-ablation)."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +12,15 @@ from sae_lens import SAE
 
 from helpers.book.intervals import ratio_replicates, with_whole_sample
 from helpers.lm.activation_store import stream_rows
-from helpers.lm.model import LanguageModel, Site, Splice, losses_from_residual, run_model
+from helpers.lm.model import (
+    LanguageModel,
+    Site,
+    Splice,
+    hidden_from_residual,
+    losses_from_residual,
+    run_model,
+    token_costs,
+)
 
 
 @dataclass
@@ -136,6 +144,51 @@ def spliced_context_losses(
                 ).token_loss
             losses[name].append(token_loss[:, keep_from:-1].double().mean(-1).cpu().numpy())
     return {name: np.concatenate(parts) for name, parts in losses.items()}
+
+
+@dataclass(frozen=True)
+class SplicedCosts:
+    """One replacement's cost to the model, per context: the mean next-token loss with it spliced
+    in, and the mean KL divergence of the spliced model's next-token distribution from the clean
+    model's (the units of a bootstrap over contexts)."""
+
+    loss: np.ndarray
+    divergence: np.ndarray
+
+
+def spliced_context_costs(
+    lm: LanguageModel,
+    tokens: np.ndarray,
+    site: Site,
+    replacements: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
+    keep_from: int,
+    batch_contexts: int,
+) -> tuple[np.ndarray, dict[str, SplicedCosts]]:
+    """The clean model's mean loss per context over positions `keep_from`.. of `tokens` (`[n,
+    length]`), and each replacement's `SplicedCosts` when spliced in at the residual site `site`
+    from `keep_from` on. The layers below the site run once per batch of contexts, and the clean
+    next-token distribution is computed once per batch for every replacement (`token_costs`)."""
+    if site.kind != "resid_post":
+        raise ValueError(f"site {site}: the KL of a splice is measured at a residual site (resid_post) only.")
+    clean_parts: list[np.ndarray] = []
+    parts: dict[str, tuple[list, list]] = {name: ([], []) for name in replacements}
+    for start in range(0, len(tokens), batch_contexts):
+        ids = torch.from_numpy(tokens[start : start + batch_contexts].astype(np.int64)).to(lm.device)
+        residual = run_model(lm, ids, read=[site]).activations[site]
+        hiddens = {}
+        for name, replace in replacements.items():
+            spliced = residual.clone()
+            spliced[:, keep_from:] = replace(residual[:, keep_from:]).to(residual.dtype)
+            hiddens[name] = hidden_from_residual(lm, site, spliced)
+        clean_loss, costs = token_costs(lm, hidden_from_residual(lm, site, residual), hiddens, ids, keep_from)
+        clean_parts.append(clean_loss.double().mean(-1).cpu().numpy())
+        for name, (loss, divergence) in costs.items():
+            parts[name][0].append(loss.double().mean(-1).cpu().numpy())
+            parts[name][1].append(divergence.double().mean(-1).cpu().numpy())
+    return np.concatenate(clean_parts), {
+        name: SplicedCosts(np.concatenate(losses), np.concatenate(divergences))
+        for name, (losses, divergences) in parts.items()
+    }
 
 
 def spliced_losses(

@@ -288,11 +288,15 @@ def _with_tensor(output, tensor):
     return (tensor, *output[1:]) if isinstance(output, tuple) else tensor
 
 
+def _capped(logits: torch.Tensor, cap: float | None) -> torch.Tensor:
+    """Logits in float32, soft-capped if `cap` (Gemma's final-logit soft-capping)."""
+    logits = logits.float()
+    return torch.tanh(logits / cap) * cap if cap else logits
+
+
 def _cross_entropy(logits: torch.Tensor, targets: torch.Tensor, cap: float | None) -> torch.Tensor:
     """Per-row cross-entropy in float32 of logits in the model's dtype (soft-capped if `cap`)."""
-    logits = logits.float()
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
+    logits = _capped(logits, cap)
     return torch.logsumexp(logits, -1) - logits.gather(1, targets[:, None]).squeeze(1)
 
 
@@ -320,6 +324,80 @@ def token_losses(
     out = torch.full((batch, length), float("nan"), device=hidden.device)
     out[:, first:-1] = losses.view(batch, length - 1 - first)
     return out
+
+
+def _distribution(
+    logits: torch.Tensor, targets: torch.Tensor, cap: float | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per row: the next-token probabilities `p`, Σ p log p, Σ p (1 up to float32 rounding, which
+    over a 262k vocabulary is large enough to matter to a KL) and the cross-entropy, in float32."""
+    log_probs = torch.log_softmax(_capped(logits, cap), -1)
+    probs = log_probs.exp()
+    return (
+        probs,
+        (probs * log_probs).sum(-1),
+        probs.sum(-1),
+        -log_probs.gather(1, targets[:, None]).squeeze(1),
+    )
+
+
+def _loss_and_divergence(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    clean_probs: torch.Tensor,
+    clean_neg_entropy: torch.Tensor,
+    clean_mass: torch.Tensor,
+    cap: float | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row: the cross-entropy of `logits`, and KL(clean ‖ theirs) = Σ p log p − Σ p·logits +
+    logsumexp(logits)·Σ p, one pass over the vocabulary for both."""
+    logits = _capped(logits, cap)
+    normaliser = torch.logsumexp(logits, -1)
+    loss = normaliser - logits.gather(1, targets[:, None]).squeeze(1)
+    return loss, clean_neg_entropy - (clean_probs * logits).sum(-1) + normaliser * clean_mass
+
+
+_compiled_distribution = torch.compile(_distribution)
+_compiled_loss_and_divergence = torch.compile(_loss_and_divergence)
+
+
+def token_costs(
+    lm: LanguageModel,
+    clean_hidden: torch.Tensor,
+    hiddens: Mapping[str, torch.Tensor],
+    input_ids: torch.Tensor,
+    first: int = 0,
+    chunk: int = 256,
+) -> tuple[torch.Tensor, dict[str, tuple[torch.Tensor, torch.Tensor]]]:
+    """The clean run's next-token loss at positions `first`..`-2` (`[batch, length - 1 - first]`),
+    and for each spliced run in `hiddens` (final hidden states, as `hidden_from_residual` gives)
+    its loss and the KL divergence of its next-token distribution from the clean run's at the same
+    positions. The clean distribution is computed once per chunk of positions for all runs."""
+    model = lm.model
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    distribution = _compiled_distribution if lm.compiled else _distribution
+    loss_and_divergence = _compiled_loss_and_divergence if lm.compiled else _loss_and_divergence
+    batch, length, width = clean_hidden.shape
+    shape = (batch, length - 1 - first)
+
+    def flat(hidden: torch.Tensor) -> torch.Tensor:
+        return hidden[:, first:-1].reshape(-1, width)
+
+    targets = input_ids[:, first + 1 :].reshape(-1)
+    clean_flat, flats = flat(clean_hidden), {name: flat(h) for name, h in hiddens.items()}
+    clean_loss = torch.empty(len(targets), device=clean_hidden.device)
+    costs = {name: (torch.empty_like(clean_loss), torch.empty_like(clean_loss)) for name in hiddens}
+    for start in range(0, len(targets), chunk):
+        rows = slice(start, start + chunk)
+        probs, neg_entropy, mass, clean_loss[rows] = distribution(
+            model.lm_head(clean_flat[rows]), targets[rows], cap
+        )
+        for name, hidden in flats.items():
+            loss, divergence = loss_and_divergence(
+                model.lm_head(hidden[rows]), targets[rows], probs, neg_entropy, mass, cap
+            )
+            costs[name][0][rows], costs[name][1][rows] = loss, divergence
+    return clean_loss.view(shape), {name: (a.view(shape), b.view(shape)) for name, (a, b) in costs.items()}
 
 
 @torch.no_grad()
@@ -386,13 +464,11 @@ class _PassThrough(torch.nn.Module):
 
 
 @torch.no_grad()
-def losses_from_residual(
-    lm: LanguageModel, site: Site, residual: torch.Tensor, input_ids: torch.Tensor, loss_from: int = 0
-) -> torch.Tensor:
-    """The per-token loss (as `run_model`'s) of the model run on from `residual`, the residual
-    stream after `site`'s layer (`[batch, length, d_model]`, e.g. read by `run_model` and spliced):
-    the layers up to the site are skipped, each swapped for a pass-through for the call, so a
-    splice costs only the layers above it and the logits."""
+def hidden_from_residual(lm: LanguageModel, site: Site, residual: torch.Tensor) -> torch.Tensor:
+    """The final hidden states (before the unembedding) of the model run on from `residual`, the
+    residual stream after `site`'s layer (`[batch, length, d_model]`, e.g. read by `run_model` and
+    spliced): the layers up to the site are skipped, each swapped for a pass-through for the call,
+    so a splice costs only the layers above it."""
     if site.kind != "resid_post":
         raise ValueError(f"site {site}: the model runs on from a residual site (resid_post) only.")
     lm.check_site(site)
@@ -401,13 +477,20 @@ def losses_from_residual(
     try:
         for i in range(site.layer + 1):
             layers[i] = _PassThrough()
-        hidden = lm.model.model(
+        return lm.model.model(
             inputs_embeds=residual.to(lm.device, lm.dtype), use_cache=False
         ).last_hidden_state
     finally:
         for i, layer in enumerate(skipped):
             layers[i] = layer
-    return token_losses(lm, hidden, input_ids.to(lm.device), loss_from)
+
+
+def losses_from_residual(
+    lm: LanguageModel, site: Site, residual: torch.Tensor, input_ids: torch.Tensor, loss_from: int = 0
+) -> torch.Tensor:
+    """The per-token loss (as `run_model`'s) of the model run on from `residual`, the residual
+    stream after `site`'s layer (`hidden_from_residual`)."""
+    return token_losses(lm, hidden_from_residual(lm, site, residual), input_ids.to(lm.device), loss_from)
 
 
 if __name__ == "__main__":  # `make`'s set-up: dequantize every packaged model once into the cache

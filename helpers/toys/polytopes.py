@@ -37,6 +37,8 @@ POLYTOPE_NAMES: dict[tuple[int, int], str] = {
     (8, 3): "square antiprism",
 }
 
+STICKY_TOLERANCE = 0.05  # how near a sticky fraction a dimensionality counts as at it (ours)
+
 
 def _unit_columns(W: torch.Tensor) -> torch.Tensor:
     return W / W.norm(dim=-2, keepdim=True).clamp_min(1e-12)
@@ -48,14 +50,14 @@ def sticky_fraction_distance(dimensionality: torch.Tensor) -> torch.Tensor:
     return (dimensionality[..., None] - fractions).abs().min(dim=-1).values
 
 
-def near_sticky_fraction(dimensionality: torch.Tensor, tolerance: float = 0.05) -> torch.Tensor:
+def near_sticky_fraction(dimensionality: torch.Tensor, tolerance: float = STICKY_TOLERANCE) -> torch.Tensor:
     """Which dimensionalities lie within `tolerance` of a sticky fraction (a boolean mask)."""
     if tolerance < 0:
         raise ValueError(f"tolerance = {tolerance} must be non-negative.")
     return sticky_fraction_distance(dimensionality) <= tolerance
 
 
-def sticky_share_by_chance(low: float, high: float, tolerance: float = 0.05) -> float:
+def sticky_share_by_chance(low: float, high: float, tolerance: float = STICKY_TOLERANCE) -> float:
     """The share of `[low, high]` within `tolerance` of a sticky fraction: the sticky share that
     dimensionalities spread uniformly over that range would have (the null of clustering)."""
     if not low < high:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.lm.model import Site, Splice, load_language_model, losses_from_residual, run_model
+from helpers.lm.model import (
+    Site,
+    Splice,
+    hidden_from_residual,
+    load_language_model,
+    losses_from_residual,
+    run_model,
+    token_costs,
+)
 
 TEXT = "The Senate and the House of Representatives met in the Capitol to hear the President speak."
 
@@ -108,6 +116,42 @@ def test_running_on_from_a_residual_gives_the_whole_model_s_loss(lm):
     assert all(type(layer) is type(lm.decoder_layers[-1]) for layer in lm.decoder_layers)  # put back
     with pytest.raises(ValueError, match="resid_post"):
         losses_from_residual(lm, Site(1, "mlp_out"), zeroed, ids)
+
+
+def test_token_costs_agree_with_the_whole_distributions(lm):
+    """Loss and KL read in chunks against log-softmax over the whole vocabulary and torch's KL; a
+    run identical to the clean one has zero divergence."""
+    ids, site = ids_of(lm), Site(lm.n_layers // 2, "resid_post")
+    residual = run_model(lm, ids, read=[site]).activations[site]
+    generator = torch.Generator().manual_seed(0)
+    noisy = (
+        residual
+        + 0.3
+        * residual.norm(dim=-1, keepdim=True)
+        * torch.randn(residual.shape, generator=generator)
+        / residual.shape[-1] ** 0.5
+    )
+    clean = hidden_from_residual(lm, site, residual)
+    hiddens = {"same": clean, "noisy": hidden_from_residual(lm, site, noisy)}
+    clean_loss, costs = token_costs(lm, clean, hiddens, ids, first=2, chunk=3)
+    cap = getattr(lm.model.config, "final_logit_softcapping", None)
+
+    def log_probs(hidden):
+        logits = lm.model.lm_head(hidden[:, 2:-1]).float()
+        return torch.log_softmax(torch.tanh(logits / cap) * cap if cap else logits, -1)
+
+    targets = ids[:, 3:, None]
+    clean_log_probs, noisy_log_probs = log_probs(clean), log_probs(hiddens["noisy"])
+    torch.testing.assert_close(
+        clean_loss, -clean_log_probs.gather(-1, targets).squeeze(-1), atol=1e-4, rtol=1e-4
+    )
+    loss, divergence = costs["noisy"]
+    torch.testing.assert_close(loss, -noisy_log_probs.gather(-1, targets).squeeze(-1), atol=1e-4, rtol=1e-4)
+    expected = torch.nn.functional.kl_div(noisy_log_probs, clean_log_probs, log_target=True, reduction="none")
+    torch.testing.assert_close(divergence, expected.sum(-1), atol=1e-4, rtol=1e-3)
+    assert divergence.mean() > 0.01
+    torch.testing.assert_close(costs["same"][0], clean_loss, atol=1e-4, rtol=1e-4)
+    assert costs["same"][1].abs().max() < 1e-4
 
 
 def test_sites_outside_the_model_are_refused(lm):
