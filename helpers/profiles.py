@@ -628,12 +628,18 @@ class NonlinearReduction(Section):
 
 @dataclass(frozen=True)
 class PathologicalErrors(Section):
-    """Part V (ours): each part of the dark matter spliced into the model against a random error
-    of the same per-token norm (Gurnee 2024's test), on held-out analysis contexts, for the
-    reference line's SAEs and one SAE at each depth layer."""
+    """Part V (ours): each part of the dark matter spliced into the model against a perturbation of
+    the same per-token norm, in a random direction (Gurnee 2024's test) or along the difference of
+    two activations (Heimersheim & Mendel 2024's), on held-out analysis contexts, for the reference
+    line's SAEs and one SAE at each depth layer."""
 
     ce_contexts: int = setting(
-        32, POSITIVE_INT, "held-out contexts spliced, each once per SAE, error part and its random twin"
+        32, POSITIVE_INT, "held-out contexts spliced, each once per SAE, error part and each of its twins"
+    )
+    difference_pairs: int = setting(
+        4096,
+        POSITIVE_INT,
+        "pairs of training activations whose differences give the second twin's directions",
     )
 
 

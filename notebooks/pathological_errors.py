@@ -28,12 +28,16 @@
 # token and a uniformly random direction. The cost of a splice is the KL divergence of the model's
 # next-token distribution from the clean model's, averaged over the kept positions (Gurnee's
 # measure), and beside it the rise in next-token loss. A part is pathological when its KL is larger
-# than its twin's: the ratio of the two is above 1.
+# than its twin's: the ratio of the two is above 1. Heimersheim & Mendel (2024), as the paper cites
+# them, find that Gurnee's effect disappears when the random direction is replaced by the
+# difference between two random activations, a direction of the kind the model sees; so every part
+# also gets that second twin, $x + \varepsilon'$ with $\varepsilon'$ of the same norm along $x_a -
+# x_b$ for two activations drawn from the training contexts.
 #
-# **The claims** are ours (the papers did not test this), except the first, which is Gurnee's
-# finding on our model. Each is decided on the 95% interval of a bootstrap over the spliced
-# contexts. Part IV's `error_components` tests Gurnee's finding on the loss for the reference line;
-# here it is the KL, over widths and over layers.
+# **The claims** are ours (the papers did not test this), except the first two, Gurnee's finding
+# and Heimersheim & Mendel's, on our model. Each is decided on the 95% interval of a bootstrap
+# over the spliced contexts. Part IV's `error_components` tests Gurnee's finding on the loss for
+# the reference line; here it is the KL, over widths and over layers, against both twins.
 
 # %% tags=["parameters"]
 PROFILE = "cpu"  # smoke | cpu | paper (see helpers/profiles.py)
@@ -58,12 +62,14 @@ from helpers.lm.model import Site
 from helpers.lm.tables import styled
 from helpers.open_questions.pathological import (
     ERROR_PARTS,
+    activation_differences,
     divergence_ratio_rows,
     loss_ratio_rows,
     part_splices,
 )
 
 config, device, results, _, _ = start_section("pathological_errors", PROFILE, SEED, RESULTS_DIR, OVERRIDES)
+RANDOM, DIFFERENCE = TWINS = ("random", "activation difference")
 
 # %% [markdown]
 # ## Our scale
@@ -95,17 +101,21 @@ ce_ids = test_contexts[: settings.ce_contexts]
 # (site, SAE name, the SAE, the store holding the site's activations), the main site first
 spliced = [(data.site, e.name, data.saes[e.name], store) for e in data.reference_line]
 spliced += [(Site.parse(e.site), e.name, data.depth_saes[e.name], loss_store) for e in data.depth_entries]
+train_rows = split.rows[split.is_train]
 started = time.perf_counter()
 costs, clean_loss, widths = {}, {}, {}
 for site in dict.fromkeys(site for site, *_ in spliced):
     threshold = data.splice_threshold_at(site)
     replacements = {}
     for index, (_, name, sae, source) in enumerate(s for s in spliced if s[0] == site):
-        probe = decompose(sae, source.activations(str(site)), split, device).vector_probe
+        activations = source.activations(str(site))
+        probe = decompose(sae, activations, split, device).vector_probe
+        differences = activation_differences(activations, train_rows, settings.difference_pairs, SEED + index)
         widths[name] = sae.cfg.d_sae
         for p, part in enumerate(ERROR_PARTS):
-            splice, twin = part_splices(sae, probe, part, 1000 * SEED + 10 * index + p, threshold)
-            replacements[name, part], replacements[name, part, "twin"] = splice, twin
+            seed = 1000 * SEED + 10 * index + 2 * p
+            for kind, splice in part_splices(sae, probe, part, differences, seed, threshold).items():
+                replacements[name, part, kind] = splice
     clean_loss[site], site_costs = spliced_context_costs(
         data.model,
         np.asarray(store.context_tokens[ce_ids]),
@@ -118,61 +128,62 @@ for site in dict.fromkeys(site for site, *_ in spliced):
 splice_elapsed = time.perf_counter() - started
 
 # %% [markdown]
-# ## Each part against its random twin
+# ## Each part against its two twins
 #
-# For each SAE and part: the mean KL divergence from the clean model with the part taken away and
-# with its random twin, their ratio with its 95% interval over the spliced contexts, and the same
-# ratio for the rise in loss.
+# For each SAE and part: the mean KL divergence from the clean model with the part taken away,
+# with its random twin and with its activation-difference twin; the part's ratio to each twin with
+# its 95% interval over the spliced contexts; and the same two ratios for the rise in loss.
 
 # %% tags=["hide-input"]
 weights = with_whole_sample(resample_counts(len(ce_ids), seed=SEED))
 ratio_rows, table_rows = {}, []
 for site, name, *_ in spliced:
     for part in ERROR_PARTS:
-        removed, twin = costs[name, part], costs[name, part, "twin"]
-        ratio_rows[name, part] = divergence_ratio_rows(removed, twin, weights)
-        ratio = Estimate.from_rows(ratio_rows[name, part])
-        loss_ratio = Estimate.from_rows(loss_ratio_rows(removed, twin, clean_loss[site], weights))
-        table_rows.append(
-            {
-                "site": str(site),
-                "width": widths[name],
-                "part taken away": part,
-                "KL": removed.divergence.mean(),
-                "KL, random twin": twin.divergence.mean(),
-                "KL ratio": ratio.value,
-                "95% interval": interval_text(ratio.interval, ".2f"),
-                "loss rise ratio": loss_ratio.value,
-                "loss ratio 95% interval": interval_text(loss_ratio.interval, ".2f"),
-            }
-        )
+        removed = costs[name, part, "taken away"]
+        row = {
+            "site": str(site),
+            "width": widths[name],
+            "part taken away": part,
+            "KL": removed.divergence.mean(),
+        }
+        for twin in TWINS:
+            ratio_rows[name, part, twin] = divergence_ratio_rows(removed, costs[name, part, twin], weights)
+            row[f"KL, {twin} twin"] = costs[name, part, twin].divergence.mean()
+        for twin in TWINS:
+            ratio = Estimate.from_rows(ratio_rows[name, part, twin])
+            row[f"KL ratio to {twin}"] = ratio.value
+            row[f"95% interval ({twin})"] = interval_text(ratio.interval, ".2f")
+        for twin in TWINS:
+            loss_rows = loss_ratio_rows(removed, costs[name, part, twin], clean_loss[site], weights)
+            row[f"loss-rise ratio to {twin}"] = loss_rows[0]
+        table_rows.append(row)
 table = pd.DataFrame(table_rows)
 display(
     styled(
         table,
-        {
-            "width": "{:,}",
-            "KL": "{:.4f}",
-            "KL, random twin": "{:.4f}",
-            "KL ratio": "{:.2f}",
-            "loss rise ratio": "{:.2f}",
-        },
+        {"width": "{:,}"}
+        | {column: "{:.4f}" for column in table.columns if column.startswith("KL") and "ratio" not in column}
+        | {column: "{:.2f}" for column in table.columns if "ratio" in column},
     )
 )
 
 # %% tags=["hide-input"]
-fig, ax = plt.subplots(figsize=(8, 4))
+fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
 labels = [f"{site} · {widths[name]:,}" for site, name, *_ in spliced]
-for offset, part, color in zip((-0.2, 0, 0.2), ERROR_PARTS, ("0.3", "tab:blue", "tab:red"), strict=True):
-    estimates = [Estimate.from_rows(ratio_rows[name, part]) for _, name, *_ in spliced]
-    values = np.array([e.value for e in estimates])
-    spans = np.array([[e.value - e.interval[0], e.interval[1] - e.value] for e in estimates]).T
-    ax.errorbar(np.arange(len(spliced)) + offset, values, spans, fmt="o", color=color, capsize=2, label=part)
-ax.axhline(1, color="0.5", lw=0.8, ls="--")
-ax.set_yscale("log")
-ax.set_xticks(range(len(spliced)), labels, rotation=30, ha="right", fontsize=8)
-ax.set(ylabel="KL with the part taken away / KL of its random twin", title="Pathological parts (95% CI)")
-ax.legend(fontsize=8, title="part taken away", title_fontsize=8)
+for ax, twin in zip(axes, TWINS, strict=True):
+    for offset, part, color in zip((-0.2, 0, 0.2), ERROR_PARTS, ("0.3", "tab:blue", "tab:red"), strict=True):
+        estimates = [Estimate.from_rows(ratio_rows[name, part, twin]) for _, name, *_ in spliced]
+        values = np.array([e.value for e in estimates])
+        spans = np.array([[e.value - e.interval[0], e.interval[1] - e.value] for e in estimates]).T
+        ax.errorbar(
+            np.arange(len(spliced)) + offset, values, spans, fmt="o", color=color, capsize=2, label=part
+        )
+    ax.axhline(1, color="0.5", lw=0.8, ls="--")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(spliced)), labels, rotation=30, ha="right", fontsize=8)
+    ax.set_title(f"against the {twin} twin (95% CI)", fontsize=10)
+axes[0].set_ylabel("KL with the part taken away / KL of its twin")
+axes[0].legend(fontsize=8, title="part taken away", title_fontsize=8)
 plt.show()
 
 # %% tags=["hide-input"]
@@ -180,21 +191,26 @@ results.metric("ce_contexts", len(ce_ids))
 results.metric("test_contexts", len(test_contexts))
 results.metric("spliced_saes", len(spliced))
 results.metric("spliced_sites", len(clean_loss))
+results.metric("difference_pairs", settings.difference_pairs)
 results.metric("splice_seconds", splice_elapsed)
 results.metric("min_divergence", min(float(c.divergence.min()) for c in costs.values()))
 results.metric("clean_loss", float(np.mean(clean_loss[data.site])))
-median_ratio = {
-    part: results.metric(f"{part}_median_ratio", table[table["part taken away"] == part]["KL ratio"].median())
-    for part in ERROR_PARTS
-}
-smallest = {
-    part: Estimate.from_rows(np.min([ratio_rows[n, part] for _, n, *_ in spliced], axis=0))
-    for part in ERROR_PARTS
-}
-for part, estimate in smallest.items():
-    results.estimate(f"{part}_min_ratio", estimate.value, estimate.interval)
+smallest, largest, median_ratio = {}, {}, {}
+for part in ERROR_PARTS:
+    for twin, short in zip(TWINS, ("random", "difference"), strict=True):
+        by_sae = np.array([ratio_rows[n, part, twin] for _, n, *_ in spliced])
+        key = f"{part}_{short}"
+        median_ratio[part, twin] = results.metric(f"{key}_median_ratio", float(np.median(by_sae[:, 0])))
+        smallest[part, twin] = Estimate.from_rows(by_sae.min(axis=0))
+        largest[part, twin] = Estimate.from_rows(by_sae.max(axis=0))
+        results.estimate(f"{key}_min_ratio", smallest[part, twin].value, smallest[part, twin].interval)
+        results.estimate(f"{key}_max_ratio", largest[part, twin].value, largest[part, twin].interval)
 gap_rows = np.mean(
-    [ratio_rows[n, "NonlinearError"] - ratio_rows[n, "LinearError"] for _, n, *_ in spliced], axis=0
+    [
+        ratio_rows[n, "NonlinearError", DIFFERENCE] - ratio_rows[n, "LinearError", DIFFERENCE]
+        for _, n, *_ in spliced
+    ],
+    axis=0,
 )
 nonlinear_minus_linear = Estimate.from_rows(gap_rows)
 results.estimate("nonlinear_minus_linear", nonlinear_minus_linear.value, nonlinear_minus_linear.interval)
@@ -206,65 +222,93 @@ results.sentence(
 # %% [markdown]
 # Over the {glue:text}`spliced_saes` SAEs at {glue:text}`spliced_sites` sites (the reference line at
 # {glue:md}`main_site`; {glue:text}`depth_sites`), spliced on {glue:text}`ce_contexts` held-out
-# contexts ({glue:text}`splice_seconds:.0f` s), the median KL ratio is
-# {glue:text}`SaeError_median_ratio:.2f` for the whole error, {glue:text}`LinearError_median_ratio:.2f`
-# for the linear part and {glue:text}`NonlinearError_median_ratio:.2f` for the nonlinear part. The
-# smallest ratio over the SAEs is {glue:text}`SaeError_min_ratio:.2f`
-# ({glue:text}`SaeError_min_ratio_low:.2f` to {glue:text}`SaeError_min_ratio_high:.2f`) for the whole
-# error, {glue:text}`LinearError_min_ratio:.2f` ({glue:text}`LinearError_min_ratio_low:.2f` to
-# {glue:text}`LinearError_min_ratio_high:.2f`) for the linear part and
-# {glue:text}`NonlinearError_min_ratio:.2f` ({glue:text}`NonlinearError_min_ratio_low:.2f` to
-# {glue:text}`NonlinearError_min_ratio_high:.2f`) for the nonlinear part. On average over the SAEs,
-# the nonlinear part's ratio exceeds the linear part's by {glue:text}`nonlinear_minus_linear:+.2f`
-# ({glue:text}`nonlinear_minus_linear_low:+.2f` to {glue:text}`nonlinear_minus_linear_high:+.2f`).
+# contexts ({glue:text}`splice_seconds:.0f` s), the median KL ratio **to the random twin** is
+# {glue:text}`SaeError_random_median_ratio:.2f` for the whole error,
+# {glue:text}`LinearError_random_median_ratio:.2f` for the linear part and
+# {glue:text}`NonlinearError_random_median_ratio:.2f` for the nonlinear part, and ranges over the
+# SAEs from {glue:text}`SaeError_random_min_ratio:.2f` to {glue:text}`SaeError_random_max_ratio:.2f`
+# for the whole error. **To the activation-difference twin** the medians are
+# {glue:text}`SaeError_difference_median_ratio:.2f`, {glue:text}`LinearError_difference_median_ratio:.2f`
+# and {glue:text}`NonlinearError_difference_median_ratio:.2f`, and the whole error's ratio ranges from
+# {glue:text}`SaeError_difference_min_ratio:.2f` to {glue:text}`SaeError_difference_max_ratio:.2f`. On
+# average over the SAEs, the nonlinear part's ratio to its activation-difference twin exceeds the
+# linear part's by {glue:text}`nonlinear_minus_linear:+.2f` ({glue:text}`nonlinear_minus_linear_low:+.2f`
+# to {glue:text}`nonlinear_minus_linear_high:+.2f`).
 #
 # ## Claims
 #
 # A part is pathological on our model if its KL ratio is above 1 at every SAE, widths and layers
-# together: the claims read the smallest ratio, whose interval resamples the spliced contexts.
+# together: those claims read the smallest ratio over the SAEs; Heimersheim & Mendel's, that the
+# effect disappears, reads the largest. Each interval resamples the spliced contexts.
 
 # %% tags=["hide-input"]
 PATHOLOGICAL = Band(low=1.0)
+NOT_PATHOLOGICAL = Band(high=1.0)
 ABOVE_ZERO = Band(low=0.0)
-KL_RULE = (
-    "the smallest over the SAEs (the reference line and each depth layer's) of the ratio of the mean KL "
-    "divergence from the clean model with {what} taken away to that of a random perturbation of the same "
-    "per-token norm, with its bootstrap interval over the spliced contexts: " + PATHOLOGICAL.rule()
+RATIO = (
+    "the {extreme} over the SAEs (the reference line and each depth layer's) of the ratio of the mean KL "
+    "divergence from the clean model with {what} taken away to that of a perturbation of the same per-token "
+    "norm {direction}, with its bootstrap interval over the spliced contexts: "
 )
+ALONG = {
+    RANDOM: "in a uniformly random direction",
+    DIFFERENCE: "along the difference of two random activations",
+}
+estimate = smallest["SaeError", RANDOM]
 results.claim(
     "sae_error_pathological",
     "splicing an SAE's reconstruction moves the model's predictions more than a random error of the "
     "same norm (Gurnee 2024, as the dark-matter paper cites it)",
     "'a larger effect ... than random perturbations with the same error norm'",
-    f"smallest KL ratio over {len(spliced)} SAEs {smallest['SaeError'].text('.2f')}; median "
-    f"{median_ratio['SaeError']:.2f}.",
-    criterion=KL_RULE.format(what="the whole error (Sae(x) spliced in)"),
-    holds=PATHOLOGICAL.verdict(smallest["SaeError"].interval),
-    estimate=smallest["SaeError"].value,
-    interval=smallest["SaeError"].interval,
+    f"smallest KL ratio over {len(spliced)} SAEs {estimate.text('.2f')}; median "
+    f"{median_ratio['SaeError', RANDOM]:.2f}.",
+    criterion=RATIO.format(
+        extreme="smallest", what="the whole error (Sae(x) spliced in)", direction=ALONG[RANDOM]
+    )
+    + PATHOLOGICAL.rule(),
+    holds=PATHOLOGICAL.verdict(estimate.interval),
+    estimate=estimate.value,
+    interval=estimate.interval,
+)
+estimate = largest["SaeError", DIFFERENCE]
+results.claim(
+    "not_pathological_against_activation_differences",
+    "against a perturbation along the difference of two random activations, the SAE's error is no "
+    "longer pathological (Heimersheim & Mendel 2024, as the dark-matter paper cites them)",
+    "'this effect disappears'",
+    f"largest KL ratio over {len(spliced)} SAEs {estimate.text('.2f')}; median "
+    f"{median_ratio['SaeError', DIFFERENCE]:.2f}.",
+    criterion=RATIO.format(extreme="largest", what="the whole error", direction=ALONG[DIFFERENCE])
+    + NOT_PATHOLOGICAL.rule(),
+    holds=NOT_PATHOLOGICAL.verdict(estimate.interval),
+    estimate=estimate.value,
+    interval=estimate.interval,
 )
 for part, words in (("LinearError", "linear"), ("NonlinearError", "nonlinear")):
+    estimate = smallest[part, DIFFERENCE]
     results.claim(
         f"{words}_error_pathological",
         f"the {words} part of the error alone is pathological: taking it away moves the model more "
-        "than a random error of its norm (ours)",
+        "than an activation-difference perturbation of its norm (ours)",
         "not tested",
-        f"smallest KL ratio over {len(spliced)} SAEs {smallest[part].text('.2f')}; median "
-        f"{median_ratio[part]:.2f}.",
-        criterion=KL_RULE.format(what=f"{part}(x)"),
-        holds=PATHOLOGICAL.verdict(smallest[part].interval),
-        estimate=smallest[part].value,
-        interval=smallest[part].interval,
+        f"smallest KL ratio over {len(spliced)} SAEs {estimate.text('.2f')}; median "
+        f"{median_ratio[part, DIFFERENCE]:.2f} (to the random twin: {median_ratio[part, RANDOM]:.2f}).",
+        criterion=RATIO.format(extreme="smallest", what=f"{part}(x)", direction=ALONG[DIFFERENCE])
+        + PATHOLOGICAL.rule(),
+        holds=PATHOLOGICAL.verdict(estimate.interval),
+        estimate=estimate.value,
+        interval=estimate.interval,
     )
 results.claim(
     "nonlinear_more_pathological",
     "the nonlinear part, which the paper reads as introduced by the SAE, is the more pathological "
     "part (ours)",
     "not tested",
-    f"mean over SAEs of the nonlinear part's KL ratio minus the linear part's "
-    f"{nonlinear_minus_linear.text('+.2f')}.",
-    criterion="the mean over the SAEs of the NonlinearError KL ratio minus the LinearError KL ratio, with "
-    f"its bootstrap interval over the spliced contexts: {ABOVE_ZERO.rule()}",
+    f"mean over SAEs of the nonlinear part's KL ratio minus the linear part's (activation-difference "
+    f"twins) {nonlinear_minus_linear.text('+.2f')}.",
+    criterion="the mean over the SAEs of the NonlinearError KL ratio minus the LinearError KL ratio, each to "
+    "its activation-difference twin, with its bootstrap interval over the spliced contexts: "
+    + ABOVE_ZERO.rule(),
     holds=ABOVE_ZERO.verdict(nonlinear_minus_linear.interval),
     estimate=nonlinear_minus_linear.value,
     interval=nonlinear_minus_linear.interval,
@@ -274,8 +318,12 @@ display(Markdown(results.claim_table()))
 # %% [markdown]
 # ## Summary
 #
-# Taking away the whole error moves the model's predictions {glue:text}`SaeError_median_ratio:.2f`
-# times as much as a random error of its norm (median over the SAEs); the linear part alone
-# {glue:text}`LinearError_median_ratio:.2f` times, the nonlinear part alone
-# {glue:text}`NonlinearError_median_ratio:.2f` times. The claim table gives the verdicts, each
-# decided on its interval.
+# Taking away the whole error moves the model's predictions {glue:text}`SaeError_random_median_ratio:.2f`
+# times as much as a random error of its norm, and {glue:text}`SaeError_difference_median_ratio:.2f`
+# times as much as a perturbation of its norm along the difference of two activations (medians over
+# the SAEs). The linear part alone: {glue:text}`LinearError_random_median_ratio:.2f` and
+# {glue:text}`LinearError_difference_median_ratio:.2f`; the nonlinear part alone:
+# {glue:text}`NonlinearError_random_median_ratio:.2f` and
+# {glue:text}`NonlinearError_difference_median_ratio:.2f`. A ratio below 1 says that the model is
+# less sensitive to the part than to the twin. The claim table gives the verdicts, each decided on its
+# interval.

@@ -221,17 +221,28 @@ def sae_replacement(
 
 
 def equal_norm_perturbation(
-    sae: SAE | Callable[[torch.Tensor], torch.Tensor], seed: int, max_norm: float = float("inf")
+    sae: SAE | Callable[[torch.Tensor], torch.Tensor],
+    seed: int,
+    max_norm: float = float("inf"),
+    directions: torch.Tensor | None = None,
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """Splice function: `x + ε`, with `ε` of the SAE error's norm `‖x - Sae(x)‖` on each token and a
-    uniformly random direction (seeded; a new draw per call). Gurnee's reference for whether an SAE's
-    error costs the model more loss than a random error of the same size. Tokens whose norm exceeds
-    `max_norm` keep their own activation, as in `sae_replacement`."""
+    uniformly random direction (seeded; a new draw per call): Gurnee's reference for whether an
+    SAE's error costs the model more than a random error of the same size. With `directions`
+    (`[n, d]`, e.g. differences between two activations, Heimersheim & Mendel's reference), each
+    token's direction is one of its rows, drawn at random. Tokens whose norm exceeds `max_norm` keep
+    their own activation, as in `sae_replacement`."""
     generator = torch.Generator().manual_seed(seed)
+    if directions is not None and not (directions.ndim == 2 and (directions.norm(dim=-1) > 0).all()):
+        raise ValueError("directions must be a [n, d] tensor of non-zero rows.")
 
     def replace(activation: torch.Tensor) -> torch.Tensor:
         x = activation.float()
-        direction = torch.randn(x.shape, generator=generator).to(x.device)
+        if directions is None:
+            direction = torch.randn(x.shape, generator=generator)
+        else:
+            direction = directions[torch.randint(len(directions), x.shape[:-1], generator=generator)].float()
+        direction = direction.to(x.device)
         direction = direction / direction.norm(dim=-1, keepdim=True)
         perturbed = x + (x - sae(x)).norm(dim=-1, keepdim=True) * direction
         outlier = x.norm(dim=-1, keepdim=True) > max_norm

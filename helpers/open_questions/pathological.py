@@ -5,7 +5,9 @@ Gurnee (2024) finds that splicing an SAE's reconstruction `Sae(x)`, i.e. perturb
 `-SaeError(x)`, moves the model's next-token distribution more than perturbing it by a random
 vector of the same norm on every token. Here the same test is applied to each part of the error the
 dark-matter paper separates: `x - LinearError(x)` and `x - NonlinearError(x)` against their own
-equal-norm random twins.
+equal-norm random twins. Heimersheim & Mendel (2024) find that Gurnee's effect disappears when the
+random direction is replaced by the difference between two random activations, so each part gets
+that twin too.
 """
 
 from __future__ import annotations
@@ -35,14 +37,40 @@ def without_part(sae: SAE, vector_probe: AffineMap, part: str) -> Callable[[torc
     raise ValueError(f"part {part!r} is not one of {', '.join(ERROR_PARTS)}.")
 
 
+def activation_differences(
+    activations: np.ndarray, rows: np.ndarray, n_pairs: int, seed: int
+) -> torch.Tensor:
+    """`[≤ n_pairs, d]`: `x_a - x_b` for pairs of rows drawn at random (seeded) from `rows` of
+    `activations`, the directions of Heimersheim & Mendel's baseline; pairs with equal activations
+    are left out."""
+    rng = np.random.default_rng(seed)
+    first, second = (np.sort(rng.choice(rows, n_pairs)) for _ in range(2))
+    order = rng.permutation(n_pairs)  # sorted reads of a memory-mapped store, pairs shuffled apart
+    differences = torch.from_numpy(np.asarray(activations[first], np.float32)[order]) - torch.from_numpy(
+        np.asarray(activations[second], np.float32)
+    )
+    return differences[differences.norm(dim=-1) > 0]
+
+
 def part_splices(
-    sae: SAE, vector_probe: AffineMap, part: str, seed: int, max_norm: float = float("inf")
-) -> tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]:
-    """The splice that takes `part` of the error away, and its random twin: `x` plus a vector of
-    the part's norm on each token in a uniformly random direction (seeded). Tokens whose norm
-    exceeds `max_norm` keep their own activation in both."""
+    sae: SAE,
+    vector_probe: AffineMap,
+    part: str,
+    differences: torch.Tensor,
+    seed: int,
+    max_norm: float = float("inf"),
+) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+    """The splice that takes `part` of the error away (`"taken away"`), and its two twins: `x` plus
+    a vector of the part's norm on each token in a uniformly random direction (`"random"`, Gurnee's
+    baseline) or along the difference of two activations drawn from `differences`
+    (`"activation difference"`, Heimersheim & Mendel's). Seeded; tokens whose norm exceeds
+    `max_norm` keep their own activation in all three."""
     removed = without_part(sae, vector_probe, part)
-    return sae_replacement(removed, max_norm), equal_norm_perturbation(removed, seed, max_norm)
+    return {
+        "taken away": sae_replacement(removed, max_norm),
+        "random": equal_norm_perturbation(removed, seed, max_norm),
+        "activation difference": equal_norm_perturbation(removed, seed + 1, max_norm, differences),
+    }
 
 
 def divergence_ratio_rows(part: SplicedCosts, twin: SplicedCosts, weights: np.ndarray) -> np.ndarray:

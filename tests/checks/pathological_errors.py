@@ -1,5 +1,5 @@
 """What `pathological_errors` must show at `smoke` (Part V): every SAE and part was spliced with its
-random twin on held-out contexts, KL divergences are non-negative, and every interval holds its
+two twins on held-out contexts, KL divergences are non-negative, and every interval holds its
 estimate."""
 
 
@@ -14,13 +14,15 @@ def check(results: dict) -> None:
     assert metrics["spliced_saes"] > metrics["spliced_sites"], "several widths at the main site"
     assert metrics["min_divergence"] > -1e-3, "a KL divergence is not negative (beyond float error)"
     for part in ("SaeError", "LinearError", "NonlinearError"):
-        assert metrics[f"{part}_min_ratio"] <= metrics[f"{part}_median_ratio"], (
-            "the smallest is below the median"
-        )
-        assert metrics[f"{part}_min_ratio"] > 0, "every ratio of two KL divergences was measured"
+        for twin in ("random", "difference"):
+            smallest, median, largest = (
+                metrics[f"{part}_{twin}_{s}_ratio"] for s in ("min", "median", "max")
+            )
+            assert 0 < smallest <= median <= largest, f"{part}, {twin} twin: every ratio measured, in order"
     ids = {claim["id"] for claim in results["claims"]}
     assert ids == {
         "sae_error_pathological",
+        "not_pathological_against_activation_differences",
         "linear_error_pathological",
         "nonlinear_error_pathological",
         "nonlinear_more_pathological",

@@ -12,6 +12,7 @@ from helpers.dark_matter.decomposition import AffineMap
 from helpers.lm.evaluation import SplicedCosts
 from helpers.open_questions.pathological import (
     ERROR_PARTS,
+    activation_differences,
     divergence_ratio_rows,
     loss_ratio_rows,
     part_splices,
@@ -43,17 +44,36 @@ def test_each_splice_takes_away_its_part_and_the_parts_add_up():
 
 
 @torch.no_grad()
-def test_the_random_twin_moves_each_token_by_the_part_s_norm():
+def test_each_twin_moves_each_token_by_the_part_s_norm_in_its_own_direction():
     sae, probe = tiny_sae_and_probe()
     x = torch.randn(50, 12)
-    x[0] *= 100  # an outlier above max_norm keeps its own activation in both splices
+    x[0] *= 100  # an outlier above max_norm keeps its own activation in every splice
+    pool = torch.zeros(3, 12)
+    pool[:, :3] = torch.eye(3)  # activation differences along the first three axes only
     for part in ERROR_PARTS:
-        splice, twin = part_splices(sae, probe, part, seed=3, max_norm=50.0)
-        norms = (x - splice(x)).norm(dim=-1)
-        torch.testing.assert_close((twin(x) - x).norm(dim=-1), norms, rtol=1e-5, atol=1e-5)
+        splices = part_splices(sae, probe, part, pool, seed=3, max_norm=50.0)
+        taken = x - splices["taken away"](x)
+        norms = taken.norm(dim=-1)
         assert norms[0] == 0 and norms[1:].min() > 0
-        direction = torch.nn.functional.cosine_similarity(twin(x)[1:] - x[1:], splice(x)[1:] - x[1:])
-        assert direction.abs().mean() < 0.5, "the twin's direction is not the part's"
+        for twin in ("random", "activation difference"):
+            moved = splices[twin](x) - x
+            torch.testing.assert_close(moved.norm(dim=-1), norms, rtol=1e-5, atol=1e-5)
+            cosine = torch.nn.functional.cosine_similarity(moved[1:], taken[1:])
+            assert cosine.abs().mean() < 0.5, f"{twin}: the twin's direction is not the part's"
+        along = splices["activation difference"](x)[1:] - x[1:]
+        assert not along[:, 3:].any(), "each direction is one of the pool's rows"
+        assert (along[:, :3] != 0).sum(-1).eq(1).all()
+
+
+def test_activation_differences_pair_random_rows_and_drop_equal_pairs():
+    activations = np.repeat(np.arange(10, dtype=np.float32)[:, None], 4, axis=1)
+    differences = activation_differences(activations, np.arange(10), n_pairs=2000, seed=0)
+    assert 0.8 * 2000 < len(differences) < 2000, "about one pair in ten draws the same row twice"
+    values = differences[:, 0]
+    assert (differences == values[:, None]).all() and values.abs().min() >= 1
+    assert values.mean().abs() < 0.5 and values.std() > 3, "pairs are not sorted into neighbours"
+    with pytest.raises(ValueError, match="non-zero rows"):
+        part_splices(*tiny_sae_and_probe(), "SaeError", torch.zeros(2, 12), seed=0)
 
 
 def test_ratios_are_weighted_means_over_contexts():
