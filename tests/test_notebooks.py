@@ -35,6 +35,10 @@ def test_section_at_smoke(slug, smoke_run):
     results = read_results(path)
     assert (results["notebook"], results["profile"], results["seed"]) == (slug, "smoke", SMOKE_SEED)
     assert results["claims"], "every section has a claim table"
+    for claim in results["claims"]:
+        if claim["interval"] is not None:
+            low, high = claim["interval"]
+            assert low <= claim["estimate"] <= high, f"{claim['id']}: an interval holds its point estimate"
     section_check(slug)(results)
 
 

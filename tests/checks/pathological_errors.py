@@ -1,14 +1,9 @@
 """What `pathological_errors` must show at `smoke` (Part V): every SAE and part was spliced with its
-two twins on held-out contexts, KL divergences are non-negative, and every interval holds its
-estimate."""
+two twins on held-out contexts, and KL divergences are non-negative."""
 
 
 def check(results: dict) -> None:
     metrics = results["metrics"]
-    for claim in results["claims"]:
-        if claim["interval"] is not None:
-            low, high = claim["interval"]
-            assert low <= claim["estimate"] <= high, f"{claim['id']}: an interval holds its point estimate"
     assert 0 < metrics["ce_contexts"] <= metrics["test_contexts"], "the spliced contexts are test contexts"
     assert metrics["spliced_sites"] >= 2, "the splices cover the main site and at least one depth layer"
     assert metrics["spliced_saes"] > metrics["spliced_sites"], "several widths at the main site"
