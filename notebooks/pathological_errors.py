@@ -233,7 +233,7 @@ else:
     reading = "By the medians the error costs the model less than either reference: pathological by neither."
 results.sentence("reading", reading)
 results.label("main_site", str(data.site))
-results.sentence(
+depth_site_list = results.sentence(
     "depth_sites", ", ".join(str(site) for site in clean_loss if site != data.site) or "no other site"
 )
 

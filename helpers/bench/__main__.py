@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from helpers import profiles
-from helpers.bench import dark_matter, lm, toys
+from helpers.bench import dark_matter, lm, open_questions, toys
 from helpers.bench.framework import (
     Benchmark,
     BenchSettings,
@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "TopK suite training": lm.suite_training,
     "closed-form regression (Eq. 3)": dark_matter.error_regression,
     "gradient pursuit (§7.1)": dark_matter.pursuit_encoding,
+    "splice KL and loss (Part V)": open_questions.splice_costs,
 }
 
 
