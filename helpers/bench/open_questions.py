@@ -21,7 +21,9 @@ def _whole_model_divergences(lm, tokens: np.ndarray, site, replacements: dict, k
     module = lm.site_module(site)
     divergences: dict[str, list[float]] = {name: [] for name in replacements}
     for ids in torch.from_numpy(tokens.astype(np.int64)).to(lm.device).split(1):
-        clean = torch.log_softmax(lm.model(input_ids=ids).logits[0, keep_from:-1].float(), -1)
+        clean = torch.log_softmax(
+            lm.model(input_ids=ids, use_cache=False).logits[0, keep_from:-1].float(), -1
+        )
         for name, replace in replacements.items():
 
             def hook(module, args, output, replace=replace):
@@ -32,7 +34,7 @@ def _whole_model_divergences(lm, tokens: np.ndarray, site, replacements: dict, k
 
             handle = module.register_forward_hook(hook)
             try:
-                logits = lm.model(input_ids=ids).logits[0, keep_from:-1].float()
+                logits = lm.model(input_ids=ids, use_cache=False).logits[0, keep_from:-1].float()
             finally:
                 handle.remove()
             spliced = torch.log_softmax(logits, -1)
