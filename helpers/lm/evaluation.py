@@ -113,6 +113,15 @@ def active_latents(sae: SAE, activations: np.ndarray, rows: np.ndarray) -> np.nd
     return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
 
 
+def spliced_residual(
+    residual: torch.Tensor, replace: Callable[[torch.Tensor], torch.Tensor], keep_from: int
+) -> torch.Tensor:
+    """A copy of `residual` (`[batch, length, d]`) with `replace` applied from position `keep_from` on."""
+    spliced = residual.clone()
+    spliced[:, keep_from:] = replace(residual[:, keep_from:]).to(residual.dtype)
+    return spliced
+
+
 def spliced_context_losses(
     lm: LanguageModel,
     tokens: np.ndarray,
@@ -132,10 +141,7 @@ def spliced_context_losses(
         residual = run_model(lm, ids, read=[site]).activations[site] if site.kind == "resid_post" else None
         for name, replace in replacements.items():
             if residual is not None:
-                spliced = residual
-                if replace is not None:
-                    spliced = residual.clone()
-                    spliced[:, keep_from:] = replace(residual[:, keep_from:]).to(residual.dtype)
+                spliced = residual if replace is None else spliced_residual(residual, replace, keep_from)
                 token_loss = losses_from_residual(lm, site, spliced, ids, keep_from)
             else:
                 splices = [] if replace is None else [Splice(site, replace, slice(keep_from, None))]
@@ -170,6 +176,8 @@ def spliced_context_costs(
     next-token distribution is computed once per batch for every replacement (`token_costs`)."""
     if site.kind != "resid_post":
         raise ValueError(f"site {site}: the KL of a splice is measured at a residual site (resid_post) only.")
+    if not len(tokens) or not replacements:
+        raise ValueError("spliced_context_costs needs at least one context and one replacement.")
     clean_parts: list[np.ndarray] = []
     parts: dict[str, tuple[list, list]] = {name: ([], []) for name in replacements}
     for start in range(0, len(tokens), batch_contexts):
@@ -177,9 +185,7 @@ def spliced_context_costs(
         residual = run_model(lm, ids, read=[site]).activations[site]
         hiddens = {}
         for name, replace in replacements.items():
-            spliced = residual.clone()
-            spliced[:, keep_from:] = replace(residual[:, keep_from:]).to(residual.dtype)
-            hiddens[name] = hidden_from_residual(lm, site, spliced)
+            hiddens[name] = hidden_from_residual(lm, site, spliced_residual(residual, replace, keep_from))
         clean_loss, costs = token_costs(lm, hidden_from_residual(lm, site, residual), hiddens, ids, keep_from)
         clean_parts.append(clean_loss.double().mean(-1).cpu().numpy())
         for name, (loss, divergence) in costs.items():

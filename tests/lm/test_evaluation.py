@@ -59,3 +59,5 @@ def test_spliced_costs_per_context_match_a_splice_run_alone(smollm2):
     assert (costs["zero"].divergence > 0.1).all()
     with pytest.raises(ValueError, match="resid_post"):
         spliced_context_costs(smollm2, tokens, Site(1, "mlp_out"), replacements, 3, 2)
+    with pytest.raises(ValueError, match="at least one context"):
+        spliced_context_costs(smollm2, tokens[:0], site, replacements, 3, 2)
