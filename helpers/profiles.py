@@ -643,6 +643,53 @@ class PathologicalErrors(Section):
     )
 
 
+@dataclass(frozen=True)
+class GroundTruthDarkMatter(Section):
+    """Part V (ours): synthetic activations at the model's width with a known make-up. The
+    dictionary is the live latents' decoder rows of the reference line's SAE nearest
+    `dictionary_width`, or as many random unit directions; each feature fires independently with
+    its latent's frequency on the analysis tokens, at a magnitude drawn from that latent's firings
+    there. Dark matter of one kind is planted at each of `shares` of the total variance: absent
+    features (expected to fire `absent_firings` times each in an SAE's training samples), dense
+    Gaussian noise, or the products of pairs of the most frequent features along directions of their
+    own.
+    TopK SAEs at the reference k train on fresh draws; Part IV's split is read on held-out draws,
+    its intervals resampling blocks of tokens."""
+
+    dictionary_width: int = setting(131_072, POSITIVE_INT, "the reference line's SAE giving the dictionary")
+    sae_widths: tuple[int, ...] = setting(
+        (16_384, 65_536),
+        _sizes(2),
+        "widths of the SAEs trained on each synthetic set (Eq. 5 reads the two ends)",
+    )
+    shares: tuple[float, ...] = setting(
+        (0.05, 0.1, 0.2, 0.4),
+        series("increasing shares in (0, 1)", lambda v: _is_number(v) and 0 < v < 1, shortest=1),
+        "planted shares of the total variance, a set each",
+    )
+    samples: int = setting(2_000_000, POSITIVE_INT, "fresh training samples per SAE")
+    analysis_tokens: int = setting(200_000, POSITIVE_INT, "held-out tokens of each set the split is read on")
+    block_tokens: int = setting(100, POSITIVE_INT, "tokens per bootstrap block")
+    absent_features: int = setting(524_288, POSITIVE_INT, "planted features outside the dictionary")
+    absent_firings: float = setting(10.0, POSITIVE, "expected firings of each in an SAE's training samples")
+    nonlinear_pairs: int = setting(
+        2048, POSITIVE_INT, "pairs of the most frequent features whose products are planted"
+    )
+
+    RULES = (
+        Rule(
+            "analysis_tokens",
+            lambda s: s.analysis_tokens >= 10 * s.block_tokens,
+            lambda s: f"at least 10 blocks of {s.SECTION}.block_tokens = {s.block_tokens}",
+        ),
+        Rule(
+            "absent_firings",
+            lambda s: s.absent_firings < s.samples,
+            lambda s: f"below {s.SECTION}.samples = {s.samples} (a frequency below 1)",
+        ),
+    )
+
+
 DEVICES = ("auto", "cpu", "cuda")
 DEVICE = one_of(DEVICES)
 
@@ -670,6 +717,7 @@ class Profile:
     error_components: ErrorComponents = field(default_factory=ErrorComponents)
     reducing_nonlinear_error: NonlinearReduction = field(default_factory=NonlinearReduction)
     pathological_errors: PathologicalErrors = field(default_factory=PathologicalErrors)
+    ground_truth_dark_matter: GroundTruthDarkMatter = field(default_factory=GroundTruthDarkMatter)
 
     def __post_init__(self) -> None:
         _refuse_unless(DEVICE.holds(self.device), "device", self.device, DEVICE.allowed)
@@ -796,6 +844,15 @@ PROFILES: dict[str, Profile] = {
         ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=4_096),
         pathological_errors=PathologicalErrors(ce_contexts=2),
+        ground_truth_dark_matter=GroundTruthDarkMatter(
+            dictionary_width=1024,
+            sae_widths=(64, 256),
+            shares=(0.2,),
+            samples=20_480,
+            analysis_tokens=4_000,
+            absent_features=2048,
+            nonlinear_pairs=256,
+        ),
     ),
     "cpu": Profile(
         name="cpu",
@@ -848,6 +905,15 @@ PROFILES: dict[str, Profile] = {
         ),
         reducing_nonlinear_error=NonlinearReduction(pursuit_tokens=8_192),
         pathological_errors=PathologicalErrors(ce_contexts=4),
+        ground_truth_dark_matter=GroundTruthDarkMatter(
+            dictionary_width=4096,
+            sae_widths=(256, 1024),
+            shares=(0.1, 0.3),
+            samples=60_000,
+            analysis_tokens=10_000,
+            absent_features=8192,
+            nonlinear_pairs=320,
+        ),
     ),
     "paper": Profile(
         name="paper",

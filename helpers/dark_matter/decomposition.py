@@ -246,6 +246,10 @@ class ExplainedVariance:
         """The R² under each resample of the groups (`[resamples, groups]` counts)."""
         return self.r2_by_output_replicates(counts).mean(1)
 
+    def variance_replicates(self, counts: np.ndarray | None) -> np.ndarray:
+        """The target's total variance `Σ SS_tot`, pooled over dimensions, under each resample."""
+        return self._totals(counts)[0].sum(1)
+
     def fvu_replicates(self, counts: np.ndarray | None) -> np.ndarray:
         """The pooled FVU under each resample of the groups (`[resamples, groups]` counts)."""
         ss_tot, ss_res = self._totals(counts)
