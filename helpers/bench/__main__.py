@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "closed-form regression (Eq. 3)": dark_matter.error_regression,
     "gradient pursuit (§7.1)": dark_matter.pursuit_encoding,
     "splice KL and loss (Part V)": open_questions.splice_costs,
+    "synthetic activation draws (Part V)": open_questions.synthetic_draws,
 }
 
 

@@ -1,5 +1,6 @@
 """`make bench` rows for Part V: scoring splices by the KL divergence and loss they cause, as
-`pathological_errors` does, against the obvious way on the same splices."""
+`pathological_errors` does, and drawing `ground_truth_dark_matter`'s synthetic activations, each
+against the obvious way on the same work."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from helpers.bench.framework import BenchSettings, Comparison
 from helpers.book.timing import timed
 from helpers.lm.data import LmData
 from helpers.lm.evaluation import sae_replacement, spliced_context_costs
+from helpers.open_questions.ground_truth import FiringStatistics, learned_dictionary
 
 SPLICE_CONTEXTS = 2
 
@@ -87,4 +89,61 @@ def splice_costs(settings: BenchSettings) -> Comparison:
             "the unembedding: each splice still needs its own logits over the whole vocabulary (262k "
             "tokens for Gemma 3), a product larger than the layers above the site"
         ),
+    )
+
+
+def _coin_per_latent(
+    stats: FiringStatistics, dictionary: torch.Tensor, n_tokens: int, generator
+) -> torch.Tensor:
+    """The obvious draw: a coin per token and latent, dense codes, one dense product."""
+    fired = torch.rand(n_tokens, len(stats.frequencies), generator=generator, dtype=torch.float64)
+    fired = fired < stats.frequencies
+    tokens, latents = fired.nonzero(as_tuple=True)
+    pick = (torch.rand(len(latents), generator=generator) * stats.counts[latents]).long()
+    codes = torch.zeros(n_tokens, len(stats.frequencies))
+    codes[tokens, latents] = stats.values[stats.starts[latents] + pick].float()
+    return codes @ dictionary
+
+
+def synthetic_draws(settings: BenchSettings) -> Comparison:
+    """A training run's worth of synthetic batches (`steps` of the suite's batch size) from the
+    dictionary `ground_truth_dark_matter` reads: ours draws each latent's firings sparsely (its
+    binomial count, then distinct tokens) and sums the fired directions with an `embedding_bag`;
+    the obvious way flips a coin per token and latent and multiplies dense codes by the dictionary."""
+    data = LmData(settings.profile, 0, settings.device)
+    width = settings.profile.ground_truth_dark_matter.dictionary_width
+    entry = min(data.reference_line, key=lambda e: (abs(e.width - width), e.width))
+    sae = data.train_saes([entry])[0][entry.name]
+    dictionary, stats = learned_dictionary(
+        sae, data.analysis_store.activations(str(data.site)), data.analysis_rows, settings.device
+    )
+    dictionary = dictionary.float()
+    batch, found = settings.profile.sae_suite.batch_size, {}
+
+    def draw(name: str, one_batch) -> None:
+        generator = torch.Generator().manual_seed(0)
+        squares = [float(one_batch(generator).pow(2).sum(1).mean()) for _ in range(settings.steps)]
+        found[name] = float(np.mean(squares))
+
+    def ours() -> None:
+        draw("ours", lambda g: stats.draw(batch, g).sum_of(dictionary))
+
+    def obvious() -> None:
+        draw("obvious", lambda g: _coin_per_latent(stats, dictionary, batch, g))
+
+    ours_seconds = timed(ours, settings.device)
+    baseline_seconds = timed(obvious, settings.device)
+    return Comparison(
+        name="synthetic activation draws",
+        ours=f"{len(dictionary)} features: sparse firings, embedding_bag sums",
+        ours_seconds=ours_seconds,
+        baseline="a coin per token and feature, dense codes times the dictionary",
+        baseline_seconds=baseline_seconds,
+        target_ratio=3.0,
+        details={
+            "tokens": settings.steps * batch,
+            "features": len(dictionary),
+            "mean_squared_norm_ratio": found["ours"] / found["obvious"],
+        },
+        limited_by="sorting the firings by token for the bags, and drawing each firing's magnitude",
     )
