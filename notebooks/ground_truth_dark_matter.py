@@ -223,7 +223,12 @@ for row_axes, name in zip(axes, DICTIONARIES, strict=True):
             start = baseline[f"fvu_{part}"][0]
             reading = start * (1 - planted_share) + (planted_share if part == "linear" else 0)
             ax.plot(
-                planted_share, reading, ls="--", color=color, alpha=0.6, label=f"{part} (all planted linear)"
+                planted_share,
+                reading,
+                ls="--",
+                color=color,
+                alpha=0.6,
+                label=f"{part}, were all the plant linear",
             )
         ax.set_title(f"{kind} · {name} dictionary", fontsize=9)
     row_axes[0].set_ylabel("share of the total variance")
