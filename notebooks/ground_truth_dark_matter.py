@@ -319,42 +319,43 @@ PER_UNIT = (
     "adds per unit of planted variance, against the set with nothing planted, with its bootstrap interval "
     "over held-out blocks: "
 )
-absent = extremes["absent features", "linear_per_unit"][0]
-results.claim(
-    "absent_features_in_linear_error",
-    "features the SAE has not learned end up in the linear part of its error",
-    "'we assume absent features (those which are not yet learned) are a component of the linear error'",
-    f"smallest linear error added per unit of planted absent features {absent.text('.2f')}; a linear "
-    f"map recovers at least {extremes['absent features', 'planted_linear_share'][0].value:.2f} of them.",
-    criterion=PER_UNIT.format(kind="absent-feature", part="linear") + MOST.rule(),
-    holds=MOST.verdict(absent.interval),
-    estimate=absent.value,
-    interval=absent.interval,
-)
-dense = extremes["dense noise", "linear_per_unit"][0]
-results.claim(
-    "dense_noise_in_linear_error",
-    "dense noise in the activations shows up as linear error (the paper's Table 1 reading: the linear "
-    "estimate tracks noise added to the input)",
-    "'estimated Dense() is highly correlated with the amount of Gaussian noise added'",
-    f"smallest linear error added per unit of planted noise {dense.text('.2f')}.",
-    criterion=PER_UNIT.format(kind="dense-noise", part="linear") + MOST.rule(),
-    holds=MOST.verdict(dense.interval),
-    estimate=dense.value,
-    interval=dense.interval,
-)
-structure = extremes["nonlinear", "linear_per_unit"][0]
-results.claim(
-    "nonlinear_features_in_linear_error",
-    "nonlinear features in the activations, part of the paper's Dense(x), show up as linear error like "
-    "the rest of it",
-    "'might be Gaussian noise, nonlinear features as described by Csordás et al. (2024), or anything else'",
-    f"smallest linear error added per unit of planted products of features {structure.text('.2f')}.",
-    criterion=PER_UNIT.format(kind="nonlinear", part="linear") + MOST.rule(),
-    holds=MOST.verdict(structure.interval),
-    estimate=structure.value,
-    interval=structure.interval,
-)
+LINEAR_READINGS = {  # planted kind: claim id, claim, the paper's words, what was planted
+    "absent features": (
+        "absent_features_in_linear_error",
+        "features the SAE has not learned end up in the linear part of its error",
+        "'we assume absent features (those which are not yet learned) are a component of the linear error'",
+        "absent features",
+    ),
+    "dense noise": (
+        "dense_noise_in_linear_error",
+        "dense noise in the activations shows up as linear error (the paper's Table 1 reading: the linear "
+        "estimate tracks noise added to the input)",
+        "'estimated Dense() is highly correlated with the amount of Gaussian noise added'",
+        "noise",
+    ),
+    "nonlinear": (
+        "nonlinear_features_in_linear_error",
+        "nonlinear features in the activations, part of the paper's Dense(x), show up as linear error like "
+        "the rest of it",
+        "'might be Gaussian noise, nonlinear features as described by Csordás et al. (2024), or anything "
+        "else'",
+        "products of features",
+    ),
+}
+for kind, (claim_id, claim, paper, planted_words) in LINEAR_READINGS.items():
+    estimate = extremes[kind, "linear_per_unit"][0]
+    recovered = extremes[kind, "planted_linear_share"][0].value
+    results.claim(
+        claim_id,
+        claim,
+        paper,
+        f"smallest linear error added per unit of planted {planted_words} {estimate.text('.2f')}; a linear "
+        f"map of x recovers at least {recovered:.2f} of what was planted.",
+        criterion=PER_UNIT.format(kind=kind, part="linear") + MOST.rule(),
+        holds=MOST.verdict(estimate.interval),
+        estimate=estimate.value,
+        interval=estimate.interval,
+    )
 results.claim(
     "nonlinear_error_from_the_sae",
     "the nonlinear part of the error is mostly error the SAE introduces, not dark matter of the activations",
