@@ -690,6 +690,19 @@ class GroundTruthDarkMatter(Section):
     )
 
 
+@dataclass(frozen=True)
+class AbsorptionAndDarkMatter(Section):
+    """Part V (ours): first-letter absorption (Chanin et al. 2024, scored with SAEBench's
+    thresholds) over the main site's SAEs (the TopK grid and its line, the JumpReLU line): a
+    26-way logistic probe reads a word-initial token's first letter from the residual, fitted on
+    the analysis tokens of the training contexts and read on the test contexts; Part II's
+    multi-peak signature over each SAE's latents; and how both relate to its nonlinear error."""
+
+    probe_l2: float = setting(1e-3, POSITIVE, "L2 penalty of the letter probe on standardised inputs (ours)")
+    probe_steps: int = setting(300, POSITIVE_INT, "L-BFGS iterations fitting it (ours)")
+    min_firings: int = setting(50, POSITIVE_INT, "firings a latent needs for its histogram to be read (ours)")
+
+
 DEVICES = ("auto", "cpu", "cuda")
 DEVICE = one_of(DEVICES)
 
@@ -718,6 +731,7 @@ class Profile:
     reducing_nonlinear_error: NonlinearReduction = field(default_factory=NonlinearReduction)
     pathological_errors: PathologicalErrors = field(default_factory=PathologicalErrors)
     ground_truth_dark_matter: GroundTruthDarkMatter = field(default_factory=GroundTruthDarkMatter)
+    absorption_and_dark_matter: AbsorptionAndDarkMatter = field(default_factory=AbsorptionAndDarkMatter)
 
     def __post_init__(self) -> None:
         _refuse_unless(DEVICE.holds(self.device), "device", self.device, DEVICE.allowed)

@@ -161,15 +161,15 @@ def slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def rank_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman's ρ of `y` with `x` along `y`'s last axis (one ρ per resample when `y` is
-    `[resamples, len(x)]`); tied values share their mean rank."""
+    """Spearman's ρ of `y` with `x` along the last axis (one ρ per resample when `y`, and `x` too
+    where it varies, are `[resamples, n]`); tied values share their mean rank."""
     from scipy.stats import rankdata
 
-    x_ranks = rankdata(np.asarray(x, dtype=np.float64))
+    x_ranks = rankdata(np.asarray(x, dtype=np.float64), axis=-1)
     y_ranks = rankdata(np.asarray(y, dtype=np.float64), axis=-1)
-    x_centred = x_ranks - x_ranks.mean()
+    x_centred = x_ranks - x_ranks.mean(-1, keepdims=True)
     y_centred = y_ranks - y_ranks.mean(-1, keepdims=True)
-    return (y_centred @ x_centred) / np.sqrt((y_centred**2).sum(-1) * (x_centred @ x_centred))
+    return (y_centred * x_centred).sum(-1) / np.sqrt((y_centred**2).sum(-1) * (x_centred**2).sum(-1))
 
 
 def seed_weights(n_seeds: int, n_rows: int, stream: int) -> np.ndarray:

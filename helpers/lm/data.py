@@ -23,7 +23,7 @@ from sae_lens import SAE
 from helpers.book.paths import cache_root
 from helpers.lm import corpus
 from helpers.lm.activation_store import ActivationStore, StoreSpec, open_or_harvest
-from helpers.lm.model import LanguageModel, Site, compile_blocks, load_language_model
+from helpers.lm.model import LanguageModel, Site, compile_blocks, load_language_model, load_tokenizer
 from helpers.lm.precision import dtype_name, resolve_dtype
 from helpers.lm.pretrained import PRETRAINED, load_pretrained, pretrained_depth
 from helpers.lm.randomized import randomize_weights
@@ -121,6 +121,13 @@ class LmData:
         for site in (self.site, *self.depth_sites):
             lm.check_site(site)
         return lm
+
+    @functools.cached_property
+    def tokenizer(self):
+        """The model's tokenizer, without loading its weights unless the model is already loaded."""
+        if "model" in self.__dict__:
+            return self.model.tokenizer
+        return load_tokenizer(self.config.model)
 
     def _model_fingerprint(self) -> str:
         compiled = ":compiled" if self.config.compiled else ""

@@ -209,6 +209,24 @@ def _one_gguf_reader():
         gguf.GGUFReader = original
 
 
+def _source(name: str) -> Path | str:
+    """Where a model loads from: a packaged model's converted folder, or the hub id itself."""
+    packaged = PACKAGED_MODELS.get(name)
+    if packaged is None and "/" not in name:
+        raise ValueError(
+            f"unknown model {name!r}: the packaged ones are {', '.join(PACKAGED_MODELS)}; "
+            "anything else must be a hub id such as google/gemma-2-9b."
+        )
+    return _converted_folder(name, packaged) if packaged else name
+
+
+def load_tokenizer(name: str):
+    """The tokenizer alone of a model named as `load_language_model` takes it, without its weights."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(_source(name))
+
+
 def load_language_model(
     name: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32, compiled: bool = False
 ) -> LanguageModel:
@@ -216,13 +234,7 @@ def load_language_model(
     `compiled` compiles its blocks (see `compile_blocks`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    packaged = PACKAGED_MODELS.get(name)
-    if packaged is None and "/" not in name:
-        raise ValueError(
-            f"unknown model {name!r}: the packaged ones are {', '.join(PACKAGED_MODELS)}; "
-            "anything else must be a hub id such as google/gemma-2-9b."
-        )
-    source = _converted_folder(name, packaged) if packaged else name
+    source = _source(name)
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(device).eval()
     model.requires_grad_(False)

@@ -106,6 +106,9 @@ def test_rank_correlations_match_scipy_per_resample():
     expected = [spearmanr(x, row).statistic for row in y]
     np.testing.assert_allclose(rank_correlation(x, y), expected, rtol=1e-12)
     assert rank_correlation(x, y[0]) == pytest.approx(expected[0])
+    xs = rng.normal(size=(5, 12))  # both sides resampled
+    both = [spearmanr(a, b).statistic for a, b in zip(xs, y, strict=True)]
+    np.testing.assert_allclose(rank_correlation(xs, y), both, rtol=1e-12)
 
 
 def test_an_interval_reaches_the_estimate_it_is_given():
