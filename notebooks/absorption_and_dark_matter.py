@@ -258,7 +258,7 @@ for name, estimate in (
 results.metric("min_absorption_rate", float(absorption_rows[0].min()))
 results.metric("max_absorption_rate", float(absorption_rows[0].max()))
 results.metric("min_multi_peak", float(multi_peak[0].min()))
-results.metric("max_multi_peak", float(multi_peak[0].max()))
+largest_multi_peak = results.metric("max_multi_peak", float(multi_peak[0].max()))
 
 # %% [markdown]
 # The letter probe reads {glue:text}`probe_accuracy:.3f` of the {glue:text}`lettered_test_tokens`

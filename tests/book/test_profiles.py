@@ -193,6 +193,16 @@ CROSS_FIELD_VIOLATIONS = [  # (the setting blamed, overrides of the cpu profile,
         {"error_components.plateau_every": 600_001},
         "at most error_components.component_sae_samples = 600000",
     ),
+    (
+        "ground_truth_dark_matter.analysis_tokens",
+        {"ground_truth_dark_matter.analysis_tokens": 999},
+        "at least 10 blocks of ground_truth_dark_matter.block_tokens = 100",
+    ),
+    (
+        "ground_truth_dark_matter.absent_firings",
+        {"ground_truth_dark_matter.absent_firings": 60_000},
+        r"below ground_truth_dark_matter.samples = 60000 \(a frequency below 1\)",
+    ),
 ]
 
 
