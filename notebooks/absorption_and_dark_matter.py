@@ -29,8 +29,9 @@
 # each letter's *main latent* is the one whose decoder direction has the highest cosine with the
 # letter's probe direction. A test token whose letter the probe reads right is *absorbed* when the
 # main latent is silent and the latent whose contribution projects most onto the probe direction
-# has a cosine of at least 0.025 with it and carries at least 0.4 of the activation's projection
-# (SAEBench's thresholds for full absorption). The *absorption rate* is the share of the tokens
+# has a cosine of at least {glue:text}`aligned_cosine` with it and carries at least
+# {glue:text}`projection_share` of the activation's projection (SAEBench's thresholds for full
+# absorption). The *absorption rate* is the share of the tokens
 # read right that are absorbed. The *multi-peak share* is the share of an SAE's latents (among those
 # firing often enough) whose activation histogram has two peaks or more, Part II's signature.
 #
@@ -67,7 +68,9 @@ from helpers.dark_matter.decomposition import context_split, decompose
 from helpers.lm.data import LmData
 from helpers.lm.tables import styled
 from helpers.open_questions.absorption import (
+    ALIGNED_COSINE,
     LETTERS,
+    PROJECTION_SHARE,
     absorption_events,
     first_letter_labels,
     fit_letter_probe,
@@ -230,6 +233,8 @@ axes[0].legend(fontsize=8)
 plt.show()
 
 # %% tags=["hide-input"]
+results.metric("aligned_cosine", ALIGNED_COSINE)
+results.metric("projection_share", PROJECTION_SHARE)
 results.metric("probe_accuracy", probe_accuracy)
 results.metric("majority_share", majority_share)
 results.metric("lettered_test_tokens", int((test & lettered).sum()))

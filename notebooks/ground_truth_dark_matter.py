@@ -63,6 +63,7 @@ from IPython.display import Markdown, display
 from helpers.book.intervals import Band, Estimate, resample_counts, with_whole_sample
 from helpers.book.section import scale_table, start_section
 from helpers.dark_matter.decomposition import decompose, scalar_prediction_scores, split_by_context
+from helpers.dark_matter.synthetic_activations import random_unit_vectors
 from helpers.lm.data import LmData
 from helpers.lm.suite import nearest_sparsity
 from helpers.lm.tables import styled
@@ -75,7 +76,6 @@ from helpers.open_questions.ground_truth import (
     learned_dictionary,
     per_unit_planted,
     plant_dark_matter,
-    random_unit_rows,
     train_on_synthetic,
     true_parts,
 )
@@ -107,7 +107,7 @@ learned, stats = learned_dictionary(
     dictionary_sae, data.analysis_store.activations(str(data.site)), data.analysis_rows, device
 )
 generator = torch.Generator().manual_seed(SEED)
-dictionaries = {LEARNED: learned, RANDOM: random_unit_rows(*learned.shape, generator)}
+dictionaries = {LEARNED: learned, RANDOM: random_unit_vectors(*learned.shape, generator)}
 planted_directions = {
     name: plant_dark_matter(
         dictionary,

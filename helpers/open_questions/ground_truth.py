@@ -30,6 +30,7 @@ import torch
 from sae_lens import TopKSAE
 
 from helpers.dark_matter.decomposition import AffineMap, ExplainedVariance, TokenSplit, fit_affine
+from helpers.dark_matter.synthetic_activations import random_unit_vectors
 from helpers.lm.activation_store import stream_rows
 from helpers.lm.suite import fold_normalisation
 from helpers.lm.topk_training import TopKTraining, train_topk_saes
@@ -167,12 +168,6 @@ def learned_dictionary(
     return directions / directions.norm(dim=1, keepdim=True), stats
 
 
-def random_unit_rows(n: int, dim: int, generator: torch.Generator) -> torch.Tensor:
-    """`[n, dim]` directions uniformly distributed on the sphere."""
-    rows = torch.randn(n, dim, generator=generator, dtype=torch.float64)
-    return rows / rows.norm(dim=1, keepdim=True)
-
-
 @dataclass(frozen=True)
 class Plant:
     """What is planted: one of `PLANTED_KINDS` (or `NOTHING_PLANTED`) at a target share of the
@@ -303,10 +298,10 @@ def plant_dark_matter(
         )
     dim = dictionary.shape[1]
     return PlantedDarkMatter(
-        absent_directions=random_unit_rows(absent_features, dim, generator).float(),
+        absent_directions=random_unit_vectors(absent_features, dim, generator),
         absent_frequency=absent_frequency,
         nonlinear_pairs=torch.argsort(stats.frequencies, descending=True)[: 2 * nonlinear_pairs].view(-1, 2),
-        nonlinear_directions=random_unit_rows(nonlinear_pairs, dim, generator).float(),
+        nonlinear_directions=random_unit_vectors(nonlinear_pairs, dim, generator),
     )
 
 

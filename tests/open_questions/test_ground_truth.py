@@ -11,6 +11,7 @@ from sae_lens import TopKSAE, TopKSAEConfig
 
 from helpers.book.intervals import resample_counts, with_whole_sample
 from helpers.dark_matter.decomposition import fit_affine, split_by_context
+from helpers.dark_matter.synthetic_activations import random_unit_vectors
 from helpers.open_questions.ground_truth import (
     NOTHING_PLANTED,
     PLANTED_KINDS,
@@ -22,7 +23,6 @@ from helpers.open_questions.ground_truth import (
     learned_dictionary,
     per_unit_planted,
     plant_dark_matter,
-    random_unit_rows,
     true_parts,
 )
 
@@ -84,7 +84,7 @@ def test_statistics_refuse_latents_without_firings_or_miscounted_values():
 def test_each_kind_is_planted_at_the_share_asked_for(kind):
     stats = toy_statistics()
     generator = torch.Generator().manual_seed(4)
-    dictionary = random_unit_rows(60, 40, generator)
+    dictionary = random_unit_vectors(60, 40, generator)
     planted = plant_dark_matter(dictionary, stats, 400, 0.01, 10, generator)
     synthetic = SyntheticActivations(dictionary, stats, planted, Plant(kind, 0.25))
     x, part = synthetic.sample(60_000, generator)
@@ -97,7 +97,7 @@ def test_each_kind_is_planted_at_the_share_asked_for(kind):
 def test_nothing_planted_is_the_dictionary_alone_and_plants_are_checked():
     stats = toy_statistics()
     generator = torch.Generator().manual_seed(5)
-    dictionary = random_unit_rows(60, 40, generator)
+    dictionary = random_unit_vectors(60, 40, generator)
     planted = plant_dark_matter(dictionary, stats, 100, 0.01, 4, generator)
     _, part = SyntheticActivations(dictionary, stats, planted, Plant(NOTHING_PLANTED, 0.0)).sample(
         100, generator
